@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "appview",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "API", targets: ["API"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
+        .executable(name: "appview-api", targets: ["appview-api"]),
+        .executable(name: "appview-ingest", targets: ["appview-ingest"]),
+        .executable(name: "appview-bench", targets: ["appview-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found by pkg-config.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+
+        .target(
+            name: "Storage",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "Ingest",
+            dependencies: ["Storage", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "API",
+            dependencies: ["Storage", "CFastCGI", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "appview-api",
+            dependencies: ["API", "Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "appview-ingest",
+            dependencies: ["Ingest", "Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "appview-bench",
+            dependencies: ["Storage", "Ingest", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Test support: throwaway databases on the local test cluster.
+        .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Storage", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["API", "Ingest", "Storage", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

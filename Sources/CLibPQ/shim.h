@@ -1,0 +1,9 @@
+#ifndef CLIBPQ_SHIM_H
+#define CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+
+/* PG_DIAG_* are char macros that do not import into Swift. */
+static const int CLIBPQ_DIAG_SQLSTATE = PG_DIAG_SQLSTATE;
+static const int CLIBPQ_DIAG_MESSAGE_PRIMARY = PG_DIAG_MESSAGE_PRIMARY;
+static const int CLIBPQ_DIAG_MESSAGE_DETAIL = PG_DIAG_MESSAGE_DETAIL;
+#endif

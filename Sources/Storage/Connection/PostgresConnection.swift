@@ -1,0 +1,159 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Blocking: call it from a dedicated thread, never from Swift's cooperative pool.
+/// Not thread-safe: one thread at a time (the pool guarantees that).
+public final class PostgresConnection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    /// When the connection was opened; the pool uses it for diagnostics.
+    public let openedAt: Date
+
+    /// Opens a connection. `conninfo` is a libpq URI or key=value string; `settings` are applied with
+    /// `SET` after connecting (works behind PgBouncer in session mode and without startup options).
+    public init(conninfo: String, settings: [String: String] = [:]) throws {
+        openedAt = Date()
+        guard let connection = PQconnectdb(conninfo) else {
+            throw PostgresError(.connection, message: "out of memory creating a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmedMessage(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(.connection, message: message)
+        }
+        handle = connection
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            _ = try query("SELECT set_config($1, $2, false)", [name, value])
+        }
+    }
+
+    deinit { close() }
+
+    /// Closes the connection; further use fails with a connection error.
+    public func close() {
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    /// False once the socket broke or the connection was closed.
+    public var isOpen: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// True inside a transaction block (including a failed one).
+    public var isInTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// Backend process id, for `pg_terminate_backend` in tests and for logs.
+    public var backendPID: Int32 {
+        guard let handle else { return 0 }
+        return PQbackendPID(handle)
+    }
+
+    /// Runs one statement with parameters sent separately from the SQL text (never spliced in).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresBindable?] = []) throws -> QueryResult {
+        guard let handle else { throw PostgresError(.connection, message: "connection is closed") }
+        let texts = parameters.map { $0?.postgresText }
+        let result: OpaquePointer? = withCStringArray(texts) { values in
+            PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+        }
+        return try check(result)
+    }
+
+    /// Runs one or more statements without parameters (migrations, `BEGIN`, `COMMIT`).
+    @discardableResult
+    public func execute(_ sql: String) throws -> QueryResult {
+        guard let handle else { throw PostgresError(.connection, message: "connection is closed") }
+        return try check(PQexec(handle, sql))
+    }
+
+    /// Streams rows into a table with `COPY ... FROM STDIN` (text format). `copySQL` is the full COPY
+    /// statement; `write` is called with a sink that accepts encoded data chunks.
+    /// Returns the number of rows copied.
+    @discardableResult
+    public func copyIn(_ copySQL: String, _ write: (_ send: (String) throws -> Void) throws -> Void) throws -> Int {
+        guard let handle else { throw PostgresError(.connection, message: "connection is closed") }
+        let start = PQexec(handle, copySQL)
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try check(start)
+            throw PostgresError(.query, message: "COPY did not start")
+        }
+        PQclear(start)
+        var failure: Error?
+        do {
+            try write { chunk in
+                var chunk = chunk
+                let ok = chunk.withUTF8 { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) {
+                        PQputCopyData(handle, $0.baseAddress, Int32($0.count))
+                    }
+                }
+                if ok != 1 {
+                    throw PostgresError(.connection, message: Self.trimmedMessage(PQerrorMessage(handle)))
+                }
+            }
+        } catch {
+            failure = error
+        }
+        let endStatus = PQputCopyEnd(handle, failure == nil ? nil : "aborted by client")
+        if endStatus != 1 {
+            throw PostgresError(.connection, message: Self.trimmedMessage(PQerrorMessage(handle)))
+        }
+        var copied = 0
+        var firstError: Error?
+        while let result = PQgetResult(handle) {
+            do {
+                let checked = try check(result)
+                copied = checked.affectedRows
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let failure { throw failure }
+        if let firstError { throw firstError }
+        return copied
+    }
+
+    private func check(_ result: OpaquePointer?) throws -> QueryResult {
+        guard let result else {
+            throw PostgresError(.connection, message: Self.trimmedMessage(PQerrorMessage(handle)))
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN:
+            return QueryResult(handle: result)
+        default:
+            let sqlState = PQresultErrorField(result, CLIBPQ_DIAG_SQLSTATE).map { String(cString: $0) }
+            var message = PQresultErrorField(result, CLIBPQ_DIAG_MESSAGE_PRIMARY).map { String(cString: $0) }
+                ?? Self.trimmedMessage(PQresultErrorMessage(result))
+            if let detail = PQresultErrorField(result, CLIBPQ_DIAG_MESSAGE_DETAIL) {
+                message += " (\(String(cString: detail)))"
+            }
+            PQclear(result)
+            let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
+            throw PostgresError(broken && sqlState == nil ? .connection : .query, sqlState: sqlState, message: message)
+        }
+    }
+
+    static func trimmedMessage(_ pointer: UnsafePointer<CChar>?) -> String {
+        guard let pointer else { return "unknown error" }
+        return String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Calls `body` with a C array of C strings (nil for SQL NULL) that lives for the call only.
+private func withCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if strings.isEmpty { return body(nil) }
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeMutableBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+            body(UnsafePointer($0))
+        }
+    }
+}

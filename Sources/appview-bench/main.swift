@@ -1,0 +1,1 @@
+print("appview-bench: not yet")
