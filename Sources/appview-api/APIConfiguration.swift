@@ -1,0 +1,40 @@
+import API
+import Foundation
+import Storage
+
+/// Everything `appview-api` reads from the environment, validated up front.
+struct APIConfiguration {
+    var listen: FastCGIListenAddress
+    var threads: Int
+    var database: DatabaseConfiguration
+
+    static let defaultListen = ".local/run/appview-api.sock"
+    static let defaultThreads = 8
+
+    /// Throws `ConfigurationError` naming the variable and the accepted range.
+    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> APIConfiguration {
+        let threads = try environment.positiveInt("API_THREADS", default: defaultThreads, max: 1024)
+        let listen = try FastCGIListenAddress.parse(environment["FCGI_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultListen)
+        // Pool default = threads: each worker holds at most one connection at a time, so more would
+        // sit idle and fewer would make workers wait on the pool.
+        let database = try DatabaseConfiguration.fromEnvironment(environment, defaults: DatabaseConfiguration(
+            url: "", poolSize: threads, acquireTimeoutMilliseconds: 2000, statementTimeoutMilliseconds: 3000,
+            applicationName: "appview-api"))
+        return APIConfiguration(listen: listen, threads: threads, database: database)
+    }
+
+    /// The database URL without credentials, for the startup log line.
+    static func redacted(_ url: String) -> String {
+        var text = url
+        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") {
+            let userInfo = text[scheme.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") {
+                text.replaceSubrange(colon..<at, with: ":***")
+            }
+        }
+        if let range = text.range(of: #"password=[^&\s]*"#, options: .regularExpression) {
+            text.replaceSubrange(range, with: "password=***")
+        }
+        return text
+    }
+}
