@@ -130,9 +130,10 @@ public final class FastCGIServer: @unchecked Sendable {
         stateChanged.unlock()
         logger.info("FastCGI server stopping", metadata: ["inFlight": "\(busyAtStart)"])
 
-        // libfcgi's own flag makes its accept and read loops give up instead of retrying on EINTR;
-        // shutting the listening socket down makes a blocked accept() return.
-        FCGX_ShutdownPending()
+        // Shutting the listening socket down makes a blocked accept() fail (EINVAL), which libfcgi
+        // reports as an accept error. FCGX_ShutdownPending() is deliberately NOT called: in libfcgi
+        // 2.4.2 (Debian 12) OS_Accept then skips accept() but reuses the previous, already closed fd,
+        // and spins forever once a connection failed its AF_UNIX "keeper" check (observed with strace).
         if listenFd >= 0 { _ = Glibc.shutdown(listenFd, Int32(SHUT_RDWR)) }
 
         let deadline = Date(timeIntervalSinceNow: gracePeriod)
