@@ -65,6 +65,12 @@ logger.info("appview-api started", metadata: [
     "pid": "\(getpid())",
 ])
 
+if database.poolSize < configuration.threads {
+    logger.warning("DB_POOL_SIZE is below API_THREADS: busy workers will wait for connections and may answer 503", metadata: [
+        "poolSize": "\(database.poolSize)", "threads": "\(configuration.threads)",
+    ])
+}
+
 let received = terminationSignals.wait()
 logger.info("shutting down", metadata: ["signal": "\(TerminationSignals.name(received))"])
 let finishedCleanly = server.shutdown(gracePeriod: 10)

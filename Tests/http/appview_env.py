@@ -5,6 +5,7 @@ APPVIEW_INGEST (the API binary is its sibling unless APPVIEW_API_BIN is set), RE
 """
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -51,12 +52,20 @@ def postgres_unix_socket(database_url):
         query.get("user", [None])[0]
 
 
+def with_database(database_url, name):
+    """The same libpq URI with another database name (postgresql:///old?... → postgresql:///name?...)."""
+    scheme_end = database_url.index("://") + 3
+    slash = database_url.index("/", scheme_end)
+    query = database_url.find("?", slash)
+    return database_url[:slash] + "/" + name + (database_url[query:] if query >= 0 else "")
+
+
 class ApiInstance:
     """An appview-api process of its own, on its own unix socket, for tests that stop or break it."""
 
-    def __init__(self, database_url, threads=4, extra_env=None):
+    def __init__(self, database_url, threads=4, extra_env=None, socket_path=None):
         self.directory = tempfile.mkdtemp(prefix="appview-http-")
-        self.socket_path = os.path.join(self.directory, "api.sock")
+        self.socket_path = socket_path or os.path.join(self.directory, "api.sock")
         self.log_path = os.path.join(self.directory, "api.log")
         env = dict(os.environ)
         env.update({
@@ -67,12 +76,22 @@ class ApiInstance:
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen([api_binary()], env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         deadline = time.monotonic() + 30
-        while not os.path.exists(self.socket_path):
+        while not self._accepts_connections():
             if self.process.poll() is not None:
                 raise AssertionError(f"appview-api exited with {self.process.returncode}: {self.read_log()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"appview-api did not create {self.socket_path}: {self.read_log()}")
             time.sleep(0.05)
+
+    def _accepts_connections(self):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(self.socket_path)
+            return True
+        except OSError:
+            return False
+        finally:
+            probe.close()
 
     def read_log(self):
         self.log.flush()

@@ -41,6 +41,15 @@ def test_api_caps_bodies_itself_without_calling_the_handler(api):
     assert fastcgi_client.request(api.socket_path, "/health").status == 200
 
 
+def test_oversized_body_is_drained_so_the_keepalive_connection_survives(api):
+    connection = fastcgi_client.Connection(api.socket_path, keep_alive=True, timeout=30)
+    try:
+        assert connection.request("/xrpc/com.example.upload", method="POST", body=b"z" * (11 * 1024 * 1024)).status == 413
+        assert connection.request("/health").status == 200
+    finally:
+        connection.close()
+
+
 def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(api):
     # Hold a lock the health query needs, so requests are provably in flight when SIGTERM arrives.
     locker = subprocess.Popen(
