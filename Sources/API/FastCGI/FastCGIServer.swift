@@ -15,6 +15,10 @@ import Glibc
 /// are copied at once; the whole body is read (capped) or the kept-alive connection breaks; and a
 /// kept-alive nginx connection pins its worker until nginx closes it, so nginx must open at most
 /// `threads` connections (`max_conns`).
+///
+/// Shutdown (`shutdown(gracePeriod:)`): refuse new work, `shutdown(listenFd, SHUT_RDWR)` so blocked
+/// accepts fail, and interrupt idle workers parked in `read()` on kept-alive connections with a no-op
+/// signal (`SIGUSR2`, installed without `SA_RESTART`); busy workers finish their request, then exit.
 public final class FastCGIServer: @unchecked Sendable {
     /// How the server listens and bounds work.
     public struct Configuration: Sendable {
