@@ -119,10 +119,12 @@ struct HealthEndpointTests {
         let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: 1)
         let metrics = operations.handle(HTTPRequest(path: "/api/metrics/database"))
         #expect(metrics.status == 200)
-        let body = try json(metrics)
-        for key in ["size", "open", "active", "idle", "waiting", "utilization"] {
-            #expect(body[key] != nil, "missing \(key)")
+        // `current` is the pool monitor's sample shape (Storage's PoolMonitor.jsonSnapshot()).
+        let current = try #require(try json(metrics)["current"] as? [String: Any])
+        for key in ["size", "open", "active", "idle", "waiting", "utilizationPercent"] {
+            #expect(current[key] != nil, "missing \(key)")
         }
+        #expect(current["size"] as? Int == database.pool.configuration.poolSize)
         let unknown = operations.handle(HTTPRequest(path: "/api/metrics/event-processor"))
         #expect(unknown.status == 404)
         #expect(try json(unknown)["error"] as? String == "NotFound")

@@ -80,6 +80,7 @@ class ApiInstance:
             if self.process.poll() is not None:
                 raise AssertionError(f"appview-api exited with {self.process.returncode}: {self.read_log()}")
             if time.monotonic() > deadline:
+                self.close()
                 raise AssertionError(f"appview-api did not create {self.socket_path}: {self.read_log()}")
             time.sleep(0.05)
 

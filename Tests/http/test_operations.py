@@ -57,11 +57,11 @@ def test_health_ingest_fields_are_null_without_a_cursor_row():
 def test_database_metrics_from_loopback():
     response = requests.get(url("/api/metrics/database"), timeout=10)
     assert response.status_code == 200, response.text
-    metrics = response.json()
-    for key in ("size", "open", "active", "idle", "waiting", "utilization"):
-        assert key in metrics, key
-    assert metrics["size"] >= 1
-    assert 0 <= metrics["utilization"] <= 1
+    current = response.json()["current"]  # the pool monitor's current sample
+    for key in ("size", "open", "active", "idle", "waiting", "utilizationPercent"):
+        assert key in current, key
+    assert current["size"] >= 1
+    assert 0 <= current["utilizationPercent"] <= 100
 
 
 def test_unknown_metrics_endpoint_is_404_json():
