@@ -9,9 +9,12 @@ import TestSupport
 @Suite(.serialized)
 struct HealthEndpointTests {
     let database: TestDatabase
+    /// The newest migration in this checkout: what a freshly migrated database reports.
+    let latestVersion: Int
 
     init() throws {
         database = try TestDatabase(name: "operations_health")
+        latestVersion = try #require(try MigrationRunner(directory: TestDatabase.migrationsDirectory()).loadMigrations().last?.version)
     }
 
     func json(_ response: HTTPResponse) throws -> [String: Any] {
@@ -19,7 +22,7 @@ struct HealthEndpointTests {
     }
 
     @Test func healthyDatabaseAnswers200WithSchemaPoolAndUptime() throws {
-        let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: 1)
+        let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: latestVersion)
         let response = operations.handle(HTTPRequest(path: "/health"))
         #expect(response.status == 200)
         let body = try json(response)
@@ -28,7 +31,7 @@ struct HealthEndpointTests {
         #expect(databaseInfo["reachable"] as? Bool == true)
         #expect((databaseInfo["latencyMs"] as? Double ?? -1) >= 0)
         let schema = try #require(body["schema"] as? [String: Any])
-        #expect(schema["version"] as? Int == 1)
+        #expect(schema["version"] as? Int == latestVersion)
         #expect(schema["upToDate"] as? Bool == true)
         let pool = try #require(body["pool"] as? [String: Any])
         #expect(pool["size"] as? Int == database.pool.configuration.poolSize)
@@ -83,7 +86,7 @@ struct HealthEndpointTests {
             connectTimeoutSeconds: 2))
         defer { pool.close() }
         let started = Date()
-        let response = OperationsEndpoints(pool: pool, expectedSchemaVersion: 1).handle(HTTPRequest(path: "/health"))
+        let response = OperationsEndpoints(pool: pool, expectedSchemaVersion: latestVersion).handle(HTTPRequest(path: "/health"))
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(response.status == 503)
         #expect(response.headers.contains { $0.0 == "Retry-After" })
@@ -103,7 +106,7 @@ struct HealthEndpointTests {
         defer { blocker.close() }
         try blocker.execute("BEGIN; LOCK TABLE ingest_cursor IN ACCESS EXCLUSIVE MODE")
         defer { _ = try? blocker.execute("ROLLBACK") }
-        let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: 1, healthStatementTimeoutMilliseconds: 300)
+        let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: latestVersion, healthStatementTimeoutMilliseconds: 300)
         let started = Date()
         let response = operations.handle(HTTPRequest(path: "/health"))
         #expect(Date().timeIntervalSince(started) < 3)
@@ -116,7 +119,7 @@ struct HealthEndpointTests {
     }
 
     @Test func databaseMetricsAndUnknownMetrics() throws {
-        let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: 1)
+        let operations = OperationsEndpoints(pool: database.pool, expectedSchemaVersion: latestVersion)
         let metrics = operations.handle(HTTPRequest(path: "/api/metrics/database"))
         #expect(metrics.status == 200)
         // `current` is the pool monitor's sample shape (Storage's PoolMonitor.jsonSnapshot()).
