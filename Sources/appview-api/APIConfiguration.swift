@@ -23,6 +23,26 @@ struct APIConfiguration {
         return APIConfiguration(listen: listen, threads: threads, database: database)
     }
 
+    static let usage = """
+        appview-api: the AppView read API, served over FastCGI for nginx.
+
+        Configured by environment variables:
+          DATABASE_URL            libpq URI or conninfo (required)
+          FCGI_LISTEN             unix socket path, host:port or :port (default \(defaultListen))
+          API_THREADS             FastCGI worker threads = most concurrent requests (default \(defaultThreads));
+                                  nginx's upstream max_conns must not exceed it
+          DB_POOL_SIZE            database connections (default API_THREADS)
+          DB_ACQUIRE_TIMEOUT_MS   wait for a free connection before answering 503 (default 2000)
+          STATEMENT_TIMEOUT_MS    per-statement limit (default 3000)
+          DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)
+          MIGRATIONS_DIR          migrations to compare the schema with (default ./migrations)
+          LOG_LEVEL               trace|debug|info|notice|warning|error|critical (default info)
+
+        Refuses to start on a schema older than its migrations (run `appview-ingest migrate`).
+        SIGTERM/SIGINT: stop accepting, finish running requests (up to 10 s), close the pool, exit 0.
+        Exit codes: 0 clean stop, 1 cannot start, 2 invalid configuration.
+        """
+
     /// The database URL without credentials, for the startup log line.
     static func redacted(_ url: String) -> String {
         var text = url

@@ -10,6 +10,16 @@ import Storage
 let terminationSignals = TerminationSignals()
 terminationSignals.block()
 
+let arguments = CommandLine.arguments.dropFirst()
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(APIConfiguration.usage)
+    exit(0)
+}
+if let unknown = arguments.first {
+    FileHandle.standardError.write(Data("appview-api: unknown argument \(unknown) (configuration comes from the environment; see --help)\n".utf8))
+    exit(2)
+}
+
 let logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)

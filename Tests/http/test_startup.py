@@ -10,12 +10,12 @@ import fastcgi_client
 from appview_env import REPO_ROOT, ApiInstance, api_binary, psql, required_env, with_database
 
 
-def run_api(env_changes, timeout=30):
+def run_api(env_changes, timeout=30, arguments=()):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FCGI_LISTEN", "API_THREADS")}
     env["FCGI_LISTEN"] = os.path.join(tempfile.mkdtemp(prefix="appview-http-"), "api.sock")
     env.update(env_changes)
     env = {k: v for k, v in env.items() if v is not None}
-    return subprocess.run([api_binary()], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+    return subprocess.run([api_binary(), *arguments], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
 
 
 @pytest.mark.parametrize("changes, named", [
@@ -72,3 +72,13 @@ def test_stale_socket_file_is_replaced():
     finally:
         instance.terminate()
         instance.close()
+
+
+def test_help_documents_the_environment_and_unknown_arguments_exit_2():
+    result = run_api({"DATABASE_URL": None}, arguments=["--help"])
+    assert result.returncode == 0
+    for name in ("DATABASE_URL", "FCGI_LISTEN", "API_THREADS", "DB_POOL_SIZE", "STATEMENT_TIMEOUT_MS"):
+        assert name in result.stdout
+    result = run_api({"DATABASE_URL": required_env("DATABASE_URL")}, arguments=["--port=9"])
+    assert result.returncode == 2
+    assert "--port=9" in result.stderr
