@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Storage", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "Ingest", "Storage", "TestSupport"]),
+        .testTarget(name: "OperationsTests", dependencies: ["API", "Storage", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

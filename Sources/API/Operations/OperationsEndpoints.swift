@@ -1,9 +1,115 @@
+import Foundation
+import Logging
 import Storage
 
-/// `/health` and `/api/metrics/*`. (Stub: replaced by the operations part.)
+/// `GET /health` and `GET /api/metrics/*`: what operators and load balancers poll.
 public final class OperationsEndpoints: @unchecked Sendable {
-    public init(pool: ConnectionPool) {}
+    let pool: ConnectionPool
+    /// The newest migration this build ships; nil when unknown (then `schema.upToDate` is null).
+    let expectedSchemaVersion: Int?
+    let healthCheck: HealthCheck
+    let startedAt: ContinuousClock.Instant
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - expectedSchemaVersion: the highest migration on disk; by default read once from
+    ///     `MigrationRunner.defaultDirectory()`.
+    ///   - healthStatementTimeoutMilliseconds: statement timeout of the health query, shorter than
+    ///     the API's so a stuck database answers 503 quickly instead of hanging the probe.
+    public init(
+        pool: ConnectionPool, expectedSchemaVersion: Int? = nil, healthStatementTimeoutMilliseconds: Int = 2000,
+        logger: Logger = Logger(label: "appview.api.operations")
+    ) {
+        self.pool = pool
+        self.expectedSchemaVersion = expectedSchemaVersion
+            ?? (try? MigrationRunner(directory: MigrationRunner.defaultDirectory()).loadMigrations().last?.version)
+        self.healthCheck = HealthCheck(pool: pool, statementTimeoutMilliseconds: healthStatementTimeoutMilliseconds)
+        self.startedAt = .now
+        self.logger = logger
+    }
+
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        HTTPResponse.json(503, Array(#"{"status":"unknown"}"#.utf8))
+        let isMetrics = request.path.hasPrefix("/api/metrics/")
+        guard request.path == "/health" || isMetrics else {
+            return Self.error(404, "NotFound", "no such route")
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return Self.error(405, "MethodNotAllowed", "\(request.path) accepts GET only", headers: [("Allow", "GET, HEAD")])
+        }
+        switch request.path {
+        case "/health":
+            return health()
+        case "/api/metrics/database":
+            return .json(200, Array(databaseMetricsJSON().utf8), headers: [("Cache-Control", "no-store")])
+        default:
+            return Self.error(404, "NotFound", "unknown metrics endpoint \(request.path); available: /api/metrics/database")
+        }
+    }
+
+    /// The pool monitor's JSON. The single place to switch to Storage's `PoolMonitor.jsonSnapshot()`.
+    public func databaseMetricsJSON() -> String {
+        DatabaseMetrics.json(pool: pool)
+    }
+
+    /// 200 when the database answers and the schema is current, 503 (same shape) otherwise.
+    func health() -> HTTPResponse {
+        let report = healthCheck.run()
+        let upToDate: Bool? = {
+            guard let current = report.schemaVersion, let expected = expectedSchemaVersion else { return nil }
+            return current >= expected
+        }()
+        var problem = report.error
+        if problem == nil, upToDate == false {
+            problem = "database schema version \(report.schemaVersion ?? 0) is older than this build's \(expectedSchemaVersion ?? 0): run `appview-ingest migrate`"
+        }
+        let healthy = problem == nil
+        if !healthy {
+            logger.warning("health check failed", metadata: ["error": "\(problem ?? "")"])
+        }
+        let pool = pool.snapshot()
+
+        var json = OperationsJSONWriter()
+        json.beginObject()
+        json.field("status", healthy ? "ok" : "unavailable")
+        json.beginObject("database")
+        json.field("reachable", report.reachable)
+        json.field("latencyMs", report.latencyMilliseconds, fractionDigits: 2)
+        json.field("error", report.error)
+        json.endObject()
+        json.beginObject("schema")
+        json.field("version", report.schemaVersion)
+        json.field("expectedVersion", expectedSchemaVersion)
+        json.field("upToDate", upToDate)
+        json.endObject()
+        json.beginObject("pool")
+        json.field("size", pool.total)
+        json.field("open", pool.open)
+        json.field("active", pool.active)
+        json.field("idle", pool.idle)
+        json.field("waiting", pool.waiting)
+        json.endObject()
+        json.beginObject("ingest")
+        json.field("source", report.ingest?.source)
+        json.field("cursor", report.ingest?.cursor)
+        json.field("lagSeconds", report.ingest?.lagSeconds, fractionDigits: 3)
+        json.field("updatedAt", report.ingest?.updatedAt)
+        json.field("updatedSecondsAgo", report.ingest?.updatedSecondsAgo, fractionDigits: 3)
+        json.endObject()
+        json.field("uptimeSeconds", HealthCheck.milliseconds(startedAt.duration(to: .now)) / 1000, fractionDigits: 3)
+        if let problem { json.field("error", problem) }
+        json.endObject()
+
+        var headers: [(String, String)] = [("Cache-Control", "no-store")]
+        if !healthy { headers.append(("Retry-After", "5")) }
+        return .json(healthy ? 200 : 503, json.bytes, headers: headers)
+    }
+
+    static func error(_ status: Int, _ name: String, _ message: String, headers: [(String, String)] = []) -> HTTPResponse {
+        var json = OperationsJSONWriter()
+        json.beginObject()
+        json.field("error", name)
+        json.field("message", message)
+        json.endObject()
+        return .json(status, json.bytes, headers: headers)
     }
 }

@@ -1,0 +1,60 @@
+import API
+import Foundation
+import Storage
+
+/// Everything `appview-api` reads from the environment, validated up front.
+struct APIConfiguration {
+    var listen: FastCGIListenAddress
+    var threads: Int
+    var database: DatabaseConfiguration
+
+    static let defaultListen = ".local/run/appview-api.sock"
+    static let defaultThreads = 8
+
+    /// Throws `ConfigurationError` naming the variable and the accepted range.
+    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> APIConfiguration {
+        let threads = try environment.positiveInt("API_THREADS", default: defaultThreads, max: 1024)
+        let listen = try FastCGIListenAddress.parse(environment["FCGI_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultListen)
+        // Pool default = threads: each worker holds at most one connection at a time, so more would
+        // sit idle and fewer would make workers wait on the pool.
+        let database = try DatabaseConfiguration.fromEnvironment(environment, defaults: DatabaseConfiguration(
+            url: "", poolSize: threads, acquireTimeoutMilliseconds: 2000, statementTimeoutMilliseconds: 3000,
+            applicationName: "appview-api"))
+        return APIConfiguration(listen: listen, threads: threads, database: database)
+    }
+
+    static let usage = """
+        appview-api: the AppView read API, served over FastCGI for nginx.
+
+        Configured by environment variables:
+          DATABASE_URL            libpq URI or conninfo (required)
+          FCGI_LISTEN             unix socket path, host:port or :port (default \(defaultListen))
+          API_THREADS             FastCGI worker threads = most concurrent requests (default \(defaultThreads));
+                                  nginx's upstream max_conns must not exceed it
+          DB_POOL_SIZE            database connections (default API_THREADS)
+          DB_ACQUIRE_TIMEOUT_MS   wait for a free connection before answering 503 (default 2000)
+          STATEMENT_TIMEOUT_MS    per-statement limit (default 3000)
+          DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)
+          MIGRATIONS_DIR          migrations to compare the schema with (default ./migrations)
+          LOG_LEVEL               trace|debug|info|notice|warning|error|critical (default info)
+
+        Refuses to start on a schema older than its migrations (run `appview-ingest migrate`).
+        SIGTERM/SIGINT: stop accepting, finish running requests (up to 10 s), close the pool, exit 0.
+        Exit codes: 0 clean stop, 1 cannot start, 2 invalid configuration.
+        """
+
+    /// The database URL without credentials, for the startup log line.
+    static func redacted(_ url: String) -> String {
+        var text = url
+        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") {
+            let userInfo = text[scheme.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") {
+                text.replaceSubrange(colon..<at, with: ":***")
+            }
+        }
+        if let range = text.range(of: #"password=[^&\s]*"#, options: .regularExpression) {
+            text.replaceSubrange(range, with: "password=***")
+        }
+        return text
+    }
+}
