@@ -66,12 +66,17 @@ public struct DatabaseConfiguration: Sendable {
 
     /// The conninfo libpq gets: the configured URL plus the connect timeout and application name.
     /// Session settings (statement timeout …) are applied after connecting, see `sessionSettings`.
+    /// TCP keepalives (ignored on unix sockets) let a connection whose peer vanished without a FIN
+    /// (network cut, host gone) fail within about a minute instead of hanging, so the pool replaces it.
     public var conninfo: String {
-        let extras = "connect_timeout=\(connectTimeoutSeconds)&application_name=\(applicationName)"
+        let options = [
+            ("connect_timeout", String(connectTimeoutSeconds)), ("application_name", applicationName),
+            ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
+        ]
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return url + (url.contains("?") ? "&" : "?") + extras
+            return url + (url.contains("?") ? "&" : "?") + options.map { "\($0)=\($1)" }.joined(separator: "&")
         }
-        return url + " connect_timeout=\(connectTimeoutSeconds) application_name=\(applicationName)"
+        return url + " " + options.map { "\($0)=\($1)" }.joined(separator: " ")
     }
 
     /// Applied with `set_config` on every new connection, so they also hold behind a pooler that drops startup options.

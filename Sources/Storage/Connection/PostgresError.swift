@@ -37,8 +37,12 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         sqlState == SQLState.deadlockDetected || sqlState == SQLState.serializationFailure
     }
 
-    /// The server cancelled the statement because `statement_timeout` elapsed.
-    public var isStatementTimeout: Bool { sqlState == SQLState.queryCanceled }
+    /// The server cancelled the statement because `statement_timeout` elapsed (a cancel caused by a
+    /// transaction's own budget is reported as `isTransactionTimeout` instead).
+    public var isStatementTimeout: Bool { sqlState == SQLState.queryCanceled && kind != .transactionTimeout }
+
+    /// A `withTransaction` call ran out of its time budget.
+    public var isTransactionTimeout: Bool { kind == .transactionTimeout }
 
     /// The connection is unusable and must be replaced.
     public var isConnectionLost: Bool {

@@ -70,12 +70,13 @@ public struct MigrationRunner: Sendable {
                 if let checksum = applied[migration.version] {
                     guard checksum == migration.checksum else {
                         throw ConfigurationError(
-                            "migration \(migration.name) was edited after it was applied (checksum \(checksum) in the database, \(migration.checksum) on disk): add a new migration instead of editing an applied one")
+                            "migration file \(migration.name).sql was edited after it was applied (checksum \(checksum) in the database, \(migration.checksum) on disk): restore it and add a new migration instead of editing an applied one")
                     }
                     continue
                 }
                 logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
-                try connection.execute("BEGIN")
+                // Schema changes may legitimately outlast the service's statement timeout.
+                try connection.execute("BEGIN; SET LOCAL statement_timeout = 0")
                 do {
                     try connection.execute(migration.sql)
                     try connection.query(
