@@ -70,10 +70,12 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             // The socket is non-blocking inside libpq, so this only takes what already arrived.
             if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return false }
-            // Let libpq parse what it read (an unsolicited error becomes a notice, routed to the log).
+            // Let libpq parse what it read: an unsolicited error becomes a notice; a FATAL one means
+            // the backend is exiting even if its socket has not closed yet.
             _ = PQisBusy(handle)
+            if noticeSink.receivedFatal { return false }
         }
-        return PQstatus(handle) == CONNECTION_OK
+        return PQstatus(handle) == CONNECTION_OK && !noticeSink.receivedFatal
     }
 
     /// True inside a transaction block (including a failed one).
