@@ -1,4 +1,3 @@
-import DequeModule
 import Foundation
 import Logging
 
@@ -20,19 +19,14 @@ public final class ConnectionPool: @unchecked Sendable {
     public let monitor: PoolMonitor
 
     private let condition = NSCondition()
-    private var idle: [PostgresConnection] = []
-    /// Open connections, lent out or idle, plus the ones being opened.
-    private var openCount = 0
-    private var connectsInFlight = 0
-    private var waiters = Deque<UInt64>()
-    private var nextTicket: UInt64 = 0
-    private var closed = false
-    private var backoff = ConnectBackoff()
+    /// Waiters, idle connections, counts and backoff; guarded by `condition`.
+    private var state: PoolState<PostgresConnection>
     private var lastConnectError: PostgresError?
 
     public init(configuration: DatabaseConfiguration, logger: Logger = Logger(label: "appview.storage.pool")) {
         self.configuration = configuration
         self.logger = logger
+        self.state = PoolState(capacity: configuration.poolSize)
         self.monitor = PoolMonitor(configuration: configuration, logger: logger)
         monitor.attach(to: self)
     }
@@ -60,87 +54,63 @@ public final class ConnectionPool: @unchecked Sendable {
     public func acquire() throws -> PostgresConnection {
         let started = Self.now()
         let deadline = started + UInt64(configuration.acquireTimeoutMilliseconds) * 1_000_000
-        var dropped: [PostgresConnection] = []
-        defer { discardBroken(dropped) }
+        var dead: [PostgresConnection] = []
+        defer { discardBroken(dead) }
 
         condition.lock()
-        let ticket = nextTicket
-        nextTicket += 1
-        waiters.append(ticket)
-        var queued = true
-        func leaveQueue() {
-            guard queued else { return }
-            if let index = waiters.firstIndex(of: ticket) { waiters.remove(at: index) }
-            queued = false
-            condition.broadcast()
-        }
-
+        let ticket = state.arrive()
         while true {
-            if closed {
-                leaveQueue()
-                condition.unlock()
-                throw PostgresError(.poolClosed, message: "the connection pool is closed")
-            }
-            // Only the oldest waiter may take a connection: FIFO.
-            if waiters.first == ticket {
-                while let connection = idle.popLast() {
-                    if connection.isAliveWhileIdle() {
-                        leaveQueue()
-                        condition.unlock()
-                        monitor.recordAcquire(waitedNanoseconds: Self.now() - started)
-                        return connection
-                    }
-                    openCount -= 1
-                    dropped.append(connection)
-                }
-                let now = Self.now()
-                // While backing off, a single probe at a time; otherwise open in parallel.
-                let mayConnect = openCount < configuration.poolSize && backoff.allowsAttempt(now: now)
-                    && (!backoff.isBackingOff || connectsInFlight == 0)
-                if mayConnect {
-                    openCount += 1
-                    connectsInFlight += 1
-                    leaveQueue()
+            let now = Self.now()
+            switch state.step(for: ticket, now: now, deadline: deadline) {
+            case .checkIdle(let connection):
+                // A cheap local check (no round trip) that the server has not closed it meanwhile.
+                if connection.isAliveWhileIdle() {
+                    state.handedOut(to: ticket)
+                    condition.broadcast()
                     condition.unlock()
-                    let connection = try openConnection()
                     monitor.recordAcquire(waitedNanoseconds: Self.now() - started)
                     return connection
                 }
-                // Nothing can be released and no attempt is allowed before the deadline: fail now.
-                if openCount == 0 && connectsInFlight == 0 && backoff.isBackingOff && backoff.nextAttemptAt >= deadline {
-                    leaveQueue()
-                    let message = "database unavailable, next connection attempt in \((backoff.nextAttemptAt - now) / 1_000_000) ms"
-                        + (lastConnectError.map { " (last error: \($0.message))" } ?? "")
-                    condition.unlock()
-                    throw PostgresError(.connection, message: message)
-                }
-            }
-            let now = Self.now()
-            if now >= deadline {
-                leaveQueue()
+                state.idleConnectionDied()
+                dead.append(connection)
+            case .connect:
+                condition.broadcast()
+                condition.unlock()
+                let connection = try openConnection()
+                monitor.recordAcquire(waitedNanoseconds: Self.now() - started)
+                return connection
+            case .wait(let wakeAt):
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wakeAt > now ? wakeAt - now : 0) / 1e9))
+            case .closed:
+                condition.broadcast()
+                condition.unlock()
+                throw PostgresError(.poolClosed, message: "the connection pool is closed")
+            case .unavailable(let nextAttemptAt):
+                let message = "database unavailable, next connection attempt in \((nextAttemptAt - min(now, nextAttemptAt)) / 1_000_000) ms"
+                    + (lastConnectError.map { " (last error: \($0.message))" } ?? "")
+                condition.broadcast()
+                condition.unlock()
+                throw PostgresError(.connection, message: message)
+            case .timedOut:
                 var message = "no database connection free within \(configuration.acquireTimeoutMilliseconds) ms"
-                if backoff.isBackingOff, let lastConnectError { message += " (last connection error: \(lastConnectError.message))" }
+                if state.backoff.isBackingOff, let lastConnectError {
+                    message += " (last connection error: \(lastConnectError.message))"
+                }
+                condition.broadcast()
                 condition.unlock()
                 monitor.count(\.acquireTimeouts)
                 throw PostgresError(.acquireTimeout, message: message)
             }
-            var wakeAt = deadline
-            if waiters.first == ticket && backoff.isBackingOff && openCount < configuration.poolSize {
-                wakeAt = min(wakeAt, max(backoff.nextAttemptAt, now + 1_000_000))
-            }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wakeAt - now) / 1e9))
         }
     }
 
-    /// Opens a connection for a slot already counted in `openCount`, updating backoff and counters.
+    /// Opens a connection for a slot reserved by a `.connect` step, updating backoff and counters.
     private func openConnection() throws -> PostgresConnection {
         do {
             let connection = try PostgresConnection(
                 conninfo: configuration.conninfo, settings: configuration.sessionSettings, logger: logger)
             condition.lock()
-            connectsInFlight -= 1
-            let wasBackingOff = backoff.isBackingOff
-            backoff.recordSuccess()
+            let wasBackingOff = state.connectSucceeded()
             lastConnectError = nil
             condition.broadcast()
             condition.unlock()
@@ -150,11 +120,9 @@ public final class ConnectionPool: @unchecked Sendable {
         } catch {
             let failure = error as? PostgresError ?? PostgresError(.connection, message: "\(error)")
             condition.lock()
-            connectsInFlight -= 1
-            openCount -= 1
-            backoff.recordFailure(now: Self.now())
+            state.connectFailed(now: Self.now())
             lastConnectError = failure
-            let delay = backoff.delayMilliseconds(afterFailures: backoff.consecutiveFailures)
+            let delay = state.backoff.delayMilliseconds(afterFailures: state.backoff.consecutiveFailures)
             condition.broadcast()
             condition.unlock()
             monitor.count(\.connectFailures)
@@ -173,20 +141,15 @@ public final class ConnectionPool: @unchecked Sendable {
         }
         let broken = connection.isMarkedBroken || !connection.isOpen
         condition.lock()
-        if closed || broken || connection.isInTransaction {
-            openCount -= 1
-            condition.broadcast()
-            condition.unlock()
-            if broken {
-                discardBroken([connection])
-            } else {
-                connection.close()
-            }
-            return
-        }
-        idle.append(connection)
+        let kept = state.released(connection, reusable: !broken && !connection.isInTransaction)
         condition.broadcast()
         condition.unlock()
+        if kept { return }
+        if broken {
+            discardBroken([connection])
+        } else {
+            connection.close()
+        }
     }
 
     private func discardBroken(_ connections: [PostgresConnection]) {
@@ -201,10 +164,7 @@ public final class ConnectionPool: @unchecked Sendable {
     public func close() {
         monitor.stop()
         condition.lock()
-        closed = true
-        let toClose = idle
-        idle.removeAll()
-        openCount -= toClose.count
+        let toClose = state.close()
         condition.broadcast()
         condition.unlock()
         toClose.forEach { $0.close() }
@@ -227,8 +187,8 @@ public final class ConnectionPool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return Snapshot(
-            total: configuration.poolSize, open: openCount, idle: idle.count,
-            active: openCount - idle.count, waiting: waiters.count)
+            total: configuration.poolSize, open: state.openCount, idle: state.idle.count,
+            active: state.activeCount, waiting: state.waiters.count)
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
