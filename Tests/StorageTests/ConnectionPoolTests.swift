@@ -7,8 +7,11 @@ import TestSupport
 @Suite(.serialized) struct ConnectionPoolTests {
     let database: TestDatabase
 
+    /// One database for the suite (a suite's `init` runs for every test).
+    private static let sharedDatabase = Result { try TestDatabase(name: "storage_pool", applyMigrations: false) }
+
     init() throws {
-        database = try TestDatabase(name: "storage_pool", applyMigrations: false)
+        database = try Self.sharedDatabase.get()
     }
 
     @Test func exhaustedPoolFailsWithAcquireTimeoutInRoughlyTheConfiguredTime() throws {

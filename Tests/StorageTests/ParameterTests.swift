@@ -7,11 +7,17 @@ import TestSupport
 @Suite(.serialized) struct ParameterTests {
     let database: TestDatabase
 
-    init() throws {
-        database = try TestDatabase(name: "storage_parameters", applyMigrations: false)
+    /// One database for the suite (a suite's `init` runs for every test).
+    private static let sharedDatabase = Result {
+        let database = try TestDatabase(name: "storage_parameters", applyMigrations: false)
         try database.pool.withConnection { connection in
-            try connection.execute("CREATE TABLE items (id bigint PRIMARY KEY, label text, tags text[])")
+            try connection.execute("CREATE TABLE items (id bigint PRIMARY KEY, label text)")
         }
+        return database
+    }
+
+    init() throws {
+        database = try Self.sharedDatabase.get()
     }
 
     @Test func injectionLookingStringRoundTripsAsData() throws {

@@ -7,8 +7,9 @@ import TestSupport
 @Suite(.serialized) struct TransactionTests {
     let database: TestDatabase
 
-    init() throws {
-        database = try TestDatabase(name: "storage_transactions", applyMigrations: false)
+    /// One database for the suite (a suite's `init` runs for every test).
+    private static let sharedDatabase = Result {
+        let database = try TestDatabase(name: "storage_transactions", applyMigrations: false)
         try database.pool.withConnection { connection in
             try connection.execute("""
                 CREATE TABLE counters (id int PRIMARY KEY, value int NOT NULL);
@@ -16,6 +17,11 @@ import TestSupport
                 CREATE TABLE notes (body text NOT NULL);
                 """)
         }
+        return database
+    }
+
+    init() throws {
+        database = try Self.sharedDatabase.get()
     }
 
     @Test func realDeadlockIsRetriedSucceedsAndIsCounted() throws {
