@@ -21,6 +21,7 @@ import Storage
             "DATABASE_URL": "postgresql:///appview?host=/tmp",
             "DB_POOL_SIZE": "7", "DB_ACQUIRE_TIMEOUT_MS": "1500", "STATEMENT_TIMEOUT_MS": "30000",
             "DB_CONNECT_TIMEOUT_S": "3", "IDLE_IN_TRANSACTION_TIMEOUT_MS": "9000", "TRANSACTION_TIMEOUT_MS": "12000",
+            "DB_MONITOR_INTERVAL_S": "15",
         ], defaults: defaults)
         #expect(configuration.url == "postgresql:///appview?host=/tmp")
         #expect(configuration.poolSize == 7)
@@ -29,6 +30,8 @@ import Storage
         #expect(configuration.connectTimeoutSeconds == 3)
         #expect(configuration.idleInTransactionTimeoutMilliseconds == 9000)
         #expect(configuration.transactionTimeoutMilliseconds == 12000)
+        #expect(configuration.monitorIntervalSeconds == 15)
+        #expect(ConnectionPool(configuration: configuration).monitor.interval == 15)
         #expect(configuration.conninfo.contains("connect_timeout=3"))
     }
 
@@ -37,6 +40,7 @@ import Storage
         #expect(configuration.poolSize == 16)
         #expect(configuration.statementTimeoutMilliseconds == 3000)
         #expect(configuration.transactionTimeoutMilliseconds == 10000)
+        #expect(configuration.monitorIntervalSeconds == 60)
         #expect(configuration.conninfo.hasPrefix("dbname=x connect_timeout=5 "))
     }
 

@@ -78,10 +78,10 @@ public final class PoolMonitor: @unchecked Sendable {
     private var stopRequested = false
     private var threadFinished = true
 
-    init(configuration: DatabaseConfiguration, logger: Logger, interval: TimeInterval = 60) {
+    init(configuration: DatabaseConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.sampleInterval = interval
+        self.sampleInterval = TimeInterval(max(1, configuration.monitorIntervalSeconds))
     }
 
     func attach(to pool: ConnectionPool) {
@@ -92,7 +92,8 @@ public final class PoolMonitor: @unchecked Sendable {
 
     // MARK: Sampling thread
 
-    /// Seconds between samples and status lines (default 60). A change applies from the next sample.
+    /// Seconds between samples and status lines (`configuration.monitorIntervalSeconds`, from
+    /// `DB_MONITOR_INTERVAL_S`, default 60). A change applies from the next sample.
     public var interval: TimeInterval {
         get { lock.lock(); defer { lock.unlock() }; return sampleInterval }
         set { lock.lock(); sampleInterval = max(0.01, newValue); lock.signal(); lock.unlock() }
