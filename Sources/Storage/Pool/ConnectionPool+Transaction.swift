@@ -27,6 +27,7 @@ extension ConnectionPool {
     public func withTransaction<T>(timeoutMilliseconds: Int, _ body: (PostgresConnection) throws -> T) throws -> T {
         let deadline = Self.now() + UInt64(max(1, timeoutMilliseconds)) * 1_000_000
         var attempt = 1
+        var reconnected = false
         do {
             while true {
                 let now = Self.now()
@@ -40,6 +41,13 @@ extension ConnectionPool {
                             on: connection, body: body, deadline: deadline,
                             remainingMilliseconds: max(1, remainingMilliseconds), timeoutMilliseconds: timeoutMilliseconds)
                     }
+                } catch let failure as TransactionNotStarted where !reconnected {
+                    // The connection died between the pool's liveness check and BEGIN; the body has
+                    // not run, so one more try on a fresh connection is safe and not a conflict retry.
+                    reconnected = true
+                    logger.notice("connection lost before the transaction began, retrying", metadata: ["error": "\(failure.error.message)"])
+                } catch let failure as TransactionNotStarted {
+                    throw failure.error
                 } catch let error as PostgresError where error.isRetryableTransactionConflict {
                     guard attempt < Self.transactionMaxAttempts else { throw error }
                     let pause = Self.transactionRetryBackoffMilliseconds[attempt - 1]
@@ -69,7 +77,11 @@ extension ConnectionPool {
     ) throws -> T {
         let statementLimit = min(configuration.statementTimeoutMilliseconds, remainingMilliseconds)
         // One round trip; the interpolated value is an Int computed here, never outside input.
-        try connection.execute("BEGIN; SET LOCAL statement_timeout = \(statementLimit)")
+        do {
+            try connection.execute("BEGIN; SET LOCAL statement_timeout = \(statementLimit)")
+        } catch let error as PostgresError where error.isConnectionLost {
+            throw TransactionNotStarted(error: error)
+        }
         do {
             let value = try body(connection)
             guard Self.now() < deadline else {
@@ -89,4 +101,9 @@ extension ConnectionPool {
             throw error
         }
     }
+}
+
+/// BEGIN failed because the connection was lost: nothing of the transaction ran.
+private struct TransactionNotStarted: Error {
+    let error: PostgresError
 }
