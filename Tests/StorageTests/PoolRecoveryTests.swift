@@ -49,6 +49,27 @@ import TestSupport
         #expect(log.messages.contains { $0.contains("database reachable again") })
     }
 
+    @Test func serverThatNeverAnswersFailsAfterTheConnectTimeoutNotAHang() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storage-silent-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let listener = try UnixSocketProxy.silentListener(directory: directory, port: 5432)
+        defer { close(listener) }
+        let pool = ConnectionPool(configuration: DatabaseConfiguration(
+            url: "postgresql:///postgres?host=\(directory)&port=5432&user=appview",
+            poolSize: 1, acquireTimeoutMilliseconds: 500, connectTimeoutSeconds: 2))
+        defer { pool.close() }
+        let start = Date()
+        #expect {
+            try pool.withConnection { _ in }
+        } throws: { error in
+            (error as? PostgresError)?.kind == .connection
+        }
+        let waited = milliseconds(since: start)
+        #expect(waited >= 1500 && waited < 5000, "connect_timeout=2 ended the attempt after \(waited) ms")
+        #expect(pool.monitor.counters.connectFailures == 1)
+    }
+
     /// The port in `TEST_DATABASE_URL` (the proxy forwards to that cluster's socket).
     static func clusterPort() throws -> Int {
         let url = try TestDatabase.adminURL()

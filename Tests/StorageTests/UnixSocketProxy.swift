@@ -115,6 +115,18 @@ final class UnixSocketProxy: @unchecked Sendable {
         close(b)
     }
 
+    /// A socket that accepts connections into its backlog and never answers: a server that hangs.
+    /// Returns the descriptor to close when done.
+    static func silentListener(directory: String, port: Int) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = address("\(directory)/.s.PGSQL.\(port)")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 16) == 0 else { throw ProxyError("silent listener failed: errno \(errno)") }
+        return fd
+    }
+
     private static func address(_ path: String) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -183,7 +183,12 @@ public final class PostgresConnection: @unchecked Sendable {
 
     static func trimmedMessage(_ pointer: UnsafePointer<CChar>?) -> String {
         guard let pointer else { return "unknown error" }
-        return String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
+        // libpq's messages span lines ("...failed: No such file\n\tIs the server running..."); one line reads better in logs.
+        return String(cString: pointer)
+            .split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 }
 
