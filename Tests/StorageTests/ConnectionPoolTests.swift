@@ -60,6 +60,33 @@ import TestSupport
         #expect(pool.snapshot().waiting == 0)
     }
 
+    @Test func manyThreadsShareASmallPoolWithoutLosingConnections() throws {
+        let pool = ConnectionPool(configuration: database.configuration(poolSize: 3, acquireTimeoutMilliseconds: 10_000))
+        defer { pool.close() }
+        let failures = Locked(0)
+        let concurrentlyHeld = Locked((now: 0, max: 0))
+        onThreads(8) { thread in
+            for iteration in 0..<100 {
+                do {
+                    let value = try pool.withConnection { connection -> Int? in
+                        concurrentlyHeld.withValue { $0.now += 1; $0.max = max($0.max, $0.now) }
+                        defer { concurrentlyHeld.withValue { $0.now -= 1 } }
+                        return try connection.query("SELECT $1::int", [thread * 1000 + iteration])[0].int(0)
+                    }
+                    if value != thread * 1000 + iteration { failures.withValue { $0 += 1 } }
+                } catch {
+                    failures.withValue { $0 += 1 }
+                }
+            }
+        }
+        #expect(failures.current == 0)
+        #expect(concurrentlyHeld.current.max <= 3, "never more connections lent out than the pool size")
+        let state = pool.snapshot()
+        #expect(state.active == 0 && state.waiting == 0 && state.open <= 3)
+        #expect(pool.monitor.counters.acquires == 800)
+        #expect(pool.monitor.counters.connectionsOpened == state.open)
+    }
+
     @Test func poolHealsAfterAllBackendsAreTerminated() throws {
         let pool = ConnectionPool(configuration: database.configuration(poolSize: 3))
         defer { pool.close() }

@@ -120,6 +120,25 @@ import TestSupport
         #expect(settings.string(2) == "UTC")
     }
 
+    @Test func sessionLeftIdleInTransactionIsEndedByTheServerAndReplaced() throws {
+        var configuration = database.configuration(poolSize: 1)
+        configuration.idleInTransactionTimeoutMilliseconds = 200
+        let pool = ConnectionPool(configuration: configuration)
+        defer { pool.close() }
+        do {
+            try pool.withConnection { connection in
+                try connection.execute("BEGIN")
+                Thread.sleep(forTimeInterval: 0.5)
+                try connection.query("SELECT 1")
+            }
+            Issue.record("the server must end a session idle in a transaction for 500 ms")
+        } catch let error as PostgresError {
+            #expect(error.isConnectionLost, "\(error)")
+        }
+        #expect(pool.monitor.counters.connectionsReplaced == 1)
+        #expect(try pool.withConnection { try $0.query("SELECT 1")[0].int(0) } == 1)
+    }
+
     @Test func transactionExceedingItsOwnTimeoutFailsAndIsCounted() throws {
         let pool = ConnectionPool(configuration: database.configuration(
             poolSize: 1, statementTimeoutMilliseconds: 10_000, transactionTimeoutMilliseconds: 300))

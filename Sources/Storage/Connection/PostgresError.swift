@@ -44,12 +44,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// A `withTransaction` call ran out of its time budget.
     public var isTransactionTimeout: Bool { kind == .transactionTimeout }
 
-    /// The connection is unusable and must be replaced.
+    /// The connection is unusable and must be replaced (the server ended the session or the socket broke).
     public var isConnectionLost: Bool {
         if kind == .connection { return true }
         guard let sqlState else { return false }
         return sqlState.hasPrefix("08") || sqlState == SQLState.adminShutdown
             || sqlState == SQLState.crashShutdown || sqlState == SQLState.cannotConnectNow
+            || sqlState == SQLState.idleInTransactionTimeout
     }
 }
 
