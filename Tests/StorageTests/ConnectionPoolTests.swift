@@ -87,6 +87,24 @@ import TestSupport
         #expect(pool.monitor.counters.connectionsOpened == state.open)
     }
 
+    @Test func closeWakesWaitersAndClosesConnectionsAsTheyComeBack() throws {
+        let pool = ConnectionPool(configuration: database.configuration(poolSize: 1, acquireTimeoutMilliseconds: 10_000))
+        let held = try pool.acquire()
+        let outcome = Locked<PostgresError.Kind?>(nil)
+        let waiter = startThread {
+            do { try pool.withConnection { _ in } } catch let error as PostgresError { outcome.withValue { $0 = error.kind } } catch {}
+        }
+        #expect(eventually { pool.snapshot().waiting == 1 })
+        let start = Date()
+        pool.close()
+        waiter.wait()
+        #expect(outcome.current == .poolClosed)
+        #expect(milliseconds(since: start) < 1000)
+        pool.release(held)
+        #expect(!held.isOpen, "a connection returned after close is closed")
+        #expect(pool.snapshot().open == 0)
+    }
+
     @Test func poolHealsAfterAllBackendsAreTerminated() throws {
         let pool = ConnectionPool(configuration: database.configuration(poolSize: 3))
         defer { pool.close() }
