@@ -49,6 +49,43 @@ import TestSupport
         #expect(log.messages.contains { $0.contains("database reachable again") })
     }
 
+    @Test func silentlyLostConnectionFailsOnceInPlainUseAndIsRetriedAtTransactionStart() throws {
+        let database = try TestDatabase(name: "storage_silent_loss", applyMigrations: false)
+        try database.pool.withConnection { try $0.execute("CREATE TABLE marks (note text)") }
+        let proxy = try UnixSocketProxy(upstreamDirectory: "/tmp/pgq", port: Self.clusterPort())
+        try proxy.start()
+        defer { proxy.stop() }
+        let pool = ConnectionPool(configuration: DatabaseConfiguration(
+            url: "postgresql:///\(database.name)?host=\(proxy.directory)&port=\(proxy.port)&user=appview", poolSize: 1))
+        defer { pool.close() }
+
+        // Plain use: the loss shows on the next statement, which fails as a connection loss once.
+        try pool.withConnection { try $0.query("SELECT 1") }
+        proxy.cutServerSideSilently()
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect {
+            try pool.withConnection { try $0.query("SELECT 1") }
+        } throws: { error in
+            (error as? PostgresError)?.isConnectionLost == true
+        }
+        #expect(pool.monitor.counters.connectionsReplaced == 1)
+
+        // A transaction: BEGIN meets the loss, nothing ran yet, so it is retried on a new connection.
+        let lostPID = try pool.withConnection { $0.backendPID }
+        proxy.cutServerSideSilently()
+        Thread.sleep(forTimeInterval: 0.1)
+        let runs = Locked(0)
+        try pool.withTransaction { connection in
+            runs.withValue { $0 += 1 }
+            try connection.query("INSERT INTO marks VALUES ($1)", ["after silent loss"])
+        }
+        #expect(runs.current == 1, "the body ran once, on the fresh connection")
+        #expect(try pool.withConnection { $0.backendPID } != lostPID)
+        #expect(pool.monitor.counters.connectionsReplaced == 2)
+        #expect(pool.monitor.counters.transactionRetries == 0)
+        #expect(try database.pool.withConnection { try $0.query("SELECT count(*) FROM marks")[0].int(0) } == 1)
+    }
+
     @Test func serverThatNeverAnswersFailsAfterTheConnectTimeoutNotAHang() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("storage-silent-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

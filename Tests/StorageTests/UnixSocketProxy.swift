@@ -12,6 +12,8 @@ final class UnixSocketProxy: @unchecked Sendable {
     private var listener: Int32 = -1
     private var acceptLoopDone: DispatchGroup?
     private var forwarded: Set<Int32> = []
+    private var upstreams: Set<Int32> = []
+    private var holdClientsOnCut = false
 
     init(upstreamDirectory: String, port: Int) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("storage-proxy-\(UUID().uuidString.prefix(8))").path
@@ -68,6 +70,21 @@ final class UnixSocketProxy: @unchecked Sendable {
         for connection in open { shutdown(connection, Int32(SHUT_RDWR)) }
     }
 
+    /// Ends every server-side connection but leaves the clients' sockets silent and open until they
+    /// send: a client sees nothing while idle and learns of the loss only on its next statement.
+    func cutServerSideSilently() {
+        lock.lock()
+        holdClientsOnCut = true
+        let servers = upstreams
+        lock.unlock()
+        for server in servers { shutdown(server, Int32(SHUT_RDWR)) }
+    }
+
+    private var holdsClientsOnCut: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return holdClientsOnCut
+    }
+
     private func acceptLoop(_ listener: Int32) {
         while true {
             let client = accept(listener, nil, nil)
@@ -85,6 +102,7 @@ final class UnixSocketProxy: @unchecked Sendable {
             lock.lock()
             forwarded.insert(client)
             forwarded.insert(upstream)
+            upstreams.insert(upstream)
             lock.unlock()
             Thread { [self] in pump(client, upstream) }.start()
         }
@@ -98,6 +116,13 @@ final class UnixSocketProxy: @unchecked Sendable {
                 let source = descriptor.fd
                 let target = index == 0 ? b : a
                 let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+                if count <= 0 && source == b && holdsClientsOnCut {
+                    // The server side is gone but the client is not told until it sends something,
+                    // like a connection whose peer vanished without a FIN.
+                    var client = pollfd(fd: a, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&client, 1, -1)
+                    break loop
+                }
                 guard count > 0 else { break loop }
                 var sent = 0
                 while sent < count {
@@ -110,6 +135,7 @@ final class UnixSocketProxy: @unchecked Sendable {
         lock.lock()
         forwarded.remove(a)
         forwarded.remove(b)
+        upstreams.remove(b)
         lock.unlock()
         close(a)
         close(b)
