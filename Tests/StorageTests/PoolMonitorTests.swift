@@ -89,6 +89,19 @@ import TestSupport
         #expect((object["samples"] as? [Any])?.count == 2)
     }
 
+    @Test func droppingAPoolWithoutCloseEndsItsSamplingThread() throws {
+        var pool: ConnectionPool? = ConnectionPool(configuration: database.configuration(poolSize: 1))
+        let monitor = pool!.monitor
+        monitor.start(interval: 0.02)
+        #expect(eventually { monitor.samples.count >= 2 })
+        pool = nil
+        #expect(!monitor.isRunning)
+        Thread.sleep(forTimeInterval: 0.05)
+        let count = monitor.samples.count
+        Thread.sleep(forTimeInterval: 0.15)
+        #expect(monitor.samples.count == count, "no samples after the pool is gone")
+    }
+
     @Test func samplingThreadLogsStatusLinesAndStops() throws {
         let log = CapturedLog()
         let pool = ConnectionPool(configuration: database.configuration(poolSize: 2), logger: log.logger)

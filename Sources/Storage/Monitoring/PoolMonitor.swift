@@ -131,6 +131,18 @@ public final class PoolMonitor: @unchecked Sendable {
         thread = nil
     }
 
+    /// Asks the sampling thread to end without waiting for it (safe from any thread, including
+    /// the sampling thread itself).
+    func requestStop() {
+        lock.lock()
+        if thread != nil {
+            stopRequested = true
+            thread = nil
+            lock.broadcast()
+        }
+        lock.unlock()
+    }
+
     private func runSamplingLoop() {
         lock.lock()
         while !stopRequested {

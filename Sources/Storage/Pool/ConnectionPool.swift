@@ -31,6 +31,9 @@ public final class ConnectionPool: @unchecked Sendable {
         monitor.attach(to: self)
     }
 
+    /// A pool dropped without `close()` still ends its monitor thread; idle connections close with it.
+    deinit { monitor.requestStop() }
+
     /// Runs `body` with a connection and returns it to the pool afterwards (or drops it if it broke).
     @discardableResult
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
