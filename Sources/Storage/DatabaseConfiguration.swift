@@ -8,7 +8,9 @@ public struct DatabaseConfiguration: Sendable {
     public var poolSize: Int
     /// How long `acquire` waits for a free connection before failing (`DB_ACQUIRE_TIMEOUT_MS`).
     public var acquireTimeoutMilliseconds: Int
-    /// Server-side `statement_timeout` (`STATEMENT_TIMEOUT_MS`).
+    /// Server-side `statement_timeout` (`STATEMENT_TIMEOUT_MS`). Short for the API (its default is
+    /// 3000 ms: a read that takes longer is better answered with an error than held), long for the
+    /// ingest (30000 ms: batches and COPY). A cancelled statement fails with SQLSTATE 57014.
     public var statementTimeoutMilliseconds: Int
     /// libpq `connect_timeout` in seconds (`DB_CONNECT_TIMEOUT_S`).
     public var connectTimeoutSeconds: Int
@@ -18,6 +20,8 @@ public struct DatabaseConfiguration: Sendable {
     public var transactionTimeoutMilliseconds: Int
     /// Shown in `pg_stat_activity`.
     public var applicationName: String
+    /// Seconds between the pool monitor's samples and status lines (`DB_MONITOR_INTERVAL_S`, default 60).
+    public var monitorIntervalSeconds: Int
 
     public init(
         url: String,
@@ -27,7 +31,8 @@ public struct DatabaseConfiguration: Sendable {
         connectTimeoutSeconds: Int = 5,
         idleInTransactionTimeoutMilliseconds: Int = 15000,
         transactionTimeoutMilliseconds: Int = 10000,
-        applicationName: String = "appview"
+        applicationName: String = "appview",
+        monitorIntervalSeconds: Int = 60
     ) {
         self.url = url
         self.poolSize = poolSize
@@ -37,6 +42,7 @@ public struct DatabaseConfiguration: Sendable {
         self.idleInTransactionTimeoutMilliseconds = idleInTransactionTimeoutMilliseconds
         self.transactionTimeoutMilliseconds = transactionTimeoutMilliseconds
         self.applicationName = applicationName
+        self.monitorIntervalSeconds = monitorIntervalSeconds
     }
 
     /// Reads the configuration from environment variables, with per-process defaults
@@ -61,17 +67,24 @@ public struct DatabaseConfiguration: Sendable {
             "IDLE_IN_TRANSACTION_TIMEOUT_MS", default: defaults.idleInTransactionTimeoutMilliseconds, max: 3_600_000)
         configuration.transactionTimeoutMilliseconds = try environment.positiveInt(
             "TRANSACTION_TIMEOUT_MS", default: defaults.transactionTimeoutMilliseconds, max: 3_600_000)
+        configuration.monitorIntervalSeconds = try environment.positiveInt(
+            "DB_MONITOR_INTERVAL_S", default: defaults.monitorIntervalSeconds, max: 86_400)
         return configuration
     }
 
     /// The conninfo libpq gets: the configured URL plus the connect timeout and application name.
     /// Session settings (statement timeout …) are applied after connecting, see `sessionSettings`.
+    /// TCP keepalives (ignored on unix sockets) let a connection whose peer vanished without a FIN
+    /// (network cut, host gone) fail within about a minute instead of hanging, so the pool replaces it.
     public var conninfo: String {
-        let extras = "connect_timeout=\(connectTimeoutSeconds)&application_name=\(applicationName)"
+        let options = [
+            ("connect_timeout", String(connectTimeoutSeconds)), ("application_name", applicationName),
+            ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
+        ]
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return url + (url.contains("?") ? "&" : "?") + extras
+            return url + (url.contains("?") ? "&" : "?") + options.map { "\($0)=\($1)" }.joined(separator: "&")
         }
-        return url + " connect_timeout=\(connectTimeoutSeconds) application_name=\(applicationName)"
+        return url + " " + options.map { "\($0)=\($1)" }.joined(separator: " ")
     }
 
     /// Applied with `set_config` on every new connection, so they also hold behind a pooler that drops startup options.

@@ -8,8 +8,11 @@ public final class TestDatabase: @unchecked Sendable {
     public let url: String
     public let pool: ConnectionPool
 
-    /// Creates (or recreates) database `name`, applies the migrations, and opens a pool on it.
-    public init(name: String, poolSize: Int = 4, statementTimeoutMilliseconds: Int = 10_000) throws {
+    /// Creates (or recreates) database `name`, applies the migrations (unless `applyMigrations` is
+    /// false), and opens a pool on it.
+    public init(
+        name: String, poolSize: Int = 4, statementTimeoutMilliseconds: Int = 10_000, applyMigrations: Bool = true
+    ) throws {
         self.name = name
         let adminURL = try Self.adminURL()
         let admin = try PostgresConnection(conninfo: adminURL)
@@ -20,7 +23,29 @@ public final class TestDatabase: @unchecked Sendable {
         pool = ConnectionPool(configuration: DatabaseConfiguration(
             url: url, poolSize: poolSize, acquireTimeoutMilliseconds: 5000,
             statementTimeoutMilliseconds: statementTimeoutMilliseconds))
-        try MigrationRunner(directory: Self.migrationsDirectory()).migrate(pool)
+        if applyMigrations {
+            try MigrationRunner(directory: Self.migrationsDirectory()).migrate(pool)
+        }
+    }
+
+    /// A configuration for this database with test-friendly defaults, to build pools with other
+    /// limits than `pool`'s (the caller closes such pools).
+    public func configuration(
+        poolSize: Int = 4, acquireTimeoutMilliseconds: Int = 5000, statementTimeoutMilliseconds: Int = 10_000,
+        transactionTimeoutMilliseconds: Int = 10_000
+    ) -> DatabaseConfiguration {
+        DatabaseConfiguration(
+            url: url, poolSize: poolSize, acquireTimeoutMilliseconds: acquireTimeoutMilliseconds,
+            statementTimeoutMilliseconds: statementTimeoutMilliseconds,
+            transactionTimeoutMilliseconds: transactionTimeoutMilliseconds)
+    }
+
+    /// Runs SQL on the cluster's admin database, outside any pool (e.g. `pg_terminate_backend`).
+    @discardableResult
+    public static func admin<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection = try PostgresConnection(conninfo: adminURL())
+        defer { connection.close() }
+        return try body(connection)
     }
 
     /// The admin URL of the test cluster; fails with a clear message outside `make test`.

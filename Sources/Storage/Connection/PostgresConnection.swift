@@ -1,17 +1,27 @@
 import CLibPQ
 import Foundation
+import Logging
 
 /// One libpq connection. Blocking: call it from a dedicated thread, never from Swift's cooperative pool.
 /// Not thread-safe: one thread at a time (the pool guarantees that).
 public final class PostgresConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
+    /// Receives the server's NOTICE/WARNING messages instead of libpq printing them on stderr.
+    private let noticeSink: NoticeSink
+    /// Set when a statement failed with a connection-class error: the pool drops the connection on release.
+    public internal(set) var isMarkedBroken = false
     /// When the connection was opened; the pool uses it for diagnostics.
     public let openedAt: Date
 
     /// Opens a connection. `conninfo` is a libpq URI or key=value string; `settings` are applied with
-    /// `SET` after connecting (works behind PgBouncer in session mode and without startup options).
-    public init(conninfo: String, settings: [String: String] = [:]) throws {
+    /// `set_config` after connecting (works behind PgBouncer in session mode and without startup options).
+    /// Server notices go to `logger` at debug level, never to stderr.
+    public init(
+        conninfo: String, settings: [String: String] = [:],
+        logger: Logger = Logger(label: "appview.storage.postgres")
+    ) throws {
         openedAt = Date()
+        noticeSink = NoticeSink(logger: logger)
         guard let connection = PQconnectdb(conninfo) else {
             throw PostgresError(.connection, message: "out of memory creating a connection")
         }
@@ -20,6 +30,7 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(connection)
             throw PostgresError(.connection, message: message)
         }
+        noticeSink.install(on: connection)
         handle = connection
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
             _ = try query("SELECT set_config($1, $2, false)", [name, value])
@@ -40,6 +51,31 @@ public final class PostgresConnection: @unchecked Sendable {
     public var isOpen: Bool {
         guard let handle else { return false }
         return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Checks, without blocking and without a round trip, that an idle connection is still alive:
+    /// a backend that was terminated (server restart, `pg_terminate_backend`) has sent its last error
+    /// and closed the socket, which shows up here as readable data followed by end-of-file.
+    /// Returns false when the connection must be replaced.
+    public func isAliveWhileIdle() -> Bool {
+        guard let handle, !isMarkedBroken, PQstatus(handle) == CONNECTION_OK else { return false }
+        // A few rounds: the first read may return the server's farewell message, the next one the EOF.
+        for _ in 0..<4 {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 0)
+            if ready < 0 { return false }
+            if ready == 0 { return true }
+            if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
+                return false
+            }
+            // The socket is non-blocking inside libpq, so this only takes what already arrived.
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return false }
+            // Let libpq parse what it read: an unsolicited error becomes a notice; a FATAL one means
+            // the backend is exiting even if its socket has not closed yet.
+            _ = PQisBusy(handle)
+            if noticeSink.receivedFatal { return false }
+        }
+        return PQstatus(handle) == CONNECTION_OK && !noticeSink.receivedFatal
     }
 
     /// True inside a transaction block (including a failed one).
@@ -95,6 +131,7 @@ public final class PostgresConnection: @unchecked Sendable {
                     }
                 }
                 if ok != 1 {
+                    self.isMarkedBroken = true
                     throw PostgresError(.connection, message: Self.trimmedMessage(PQerrorMessage(handle)))
                 }
             }
@@ -103,6 +140,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         let endStatus = PQputCopyEnd(handle, failure == nil ? nil : "aborted by client")
         if endStatus != 1 {
+            isMarkedBroken = true
             throw PostgresError(.connection, message: Self.trimmedMessage(PQerrorMessage(handle)))
         }
         var copied = 0
@@ -122,6 +160,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func check(_ result: OpaquePointer?) throws -> QueryResult {
         guard let result else {
+            isMarkedBroken = true
             throw PostgresError(.connection, message: Self.trimmedMessage(PQerrorMessage(handle)))
         }
         switch PQresultStatus(result) {
@@ -136,13 +175,20 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             PQclear(result)
             let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
-            throw PostgresError(broken && sqlState == nil ? .connection : .query, sqlState: sqlState, message: message)
+            let error = PostgresError(broken && sqlState == nil ? .connection : .query, sqlState: sqlState, message: message)
+            if broken || error.isConnectionLost { isMarkedBroken = true }
+            throw error
         }
     }
 
     static func trimmedMessage(_ pointer: UnsafePointer<CChar>?) -> String {
         guard let pointer else { return "unknown error" }
-        return String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
+        // libpq's messages span lines ("...failed: No such file\n\tIs the server running..."); one line reads better in logs.
+        return String(cString: pointer)
+            .split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 }
 

@@ -37,15 +37,20 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         sqlState == SQLState.deadlockDetected || sqlState == SQLState.serializationFailure
     }
 
-    /// The server cancelled the statement because `statement_timeout` elapsed.
-    public var isStatementTimeout: Bool { sqlState == SQLState.queryCanceled }
+    /// The server cancelled the statement because `statement_timeout` elapsed (a cancel caused by a
+    /// transaction's own budget is reported as `isTransactionTimeout` instead).
+    public var isStatementTimeout: Bool { sqlState == SQLState.queryCanceled && kind != .transactionTimeout }
 
-    /// The connection is unusable and must be replaced.
+    /// A `withTransaction` call ran out of its time budget.
+    public var isTransactionTimeout: Bool { kind == .transactionTimeout }
+
+    /// The connection is unusable and must be replaced (the server ended the session or the socket broke).
     public var isConnectionLost: Bool {
         if kind == .connection { return true }
         guard let sqlState else { return false }
         return sqlState.hasPrefix("08") || sqlState == SQLState.adminShutdown
             || sqlState == SQLState.crashShutdown || sqlState == SQLState.cannotConnectNow
+            || sqlState == SQLState.idleInTransactionTimeout
     }
 }
 

@@ -54,7 +54,7 @@ public struct MigrationRunner: Sendable {
     public func migrate(_ pool: ConnectionPool) throws -> [Int] {
         let migrations = try loadMigrations()
         return try pool.withConnection { connection in
-            try connection.query("SELECT pg_advisory_lock($1::bigint)", [Self.advisoryLockKey])
+            try waitForMigrationLock(connection)
             defer { _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [Self.advisoryLockKey]) }
             try connection.execute("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -70,12 +70,13 @@ public struct MigrationRunner: Sendable {
                 if let checksum = applied[migration.version] {
                     guard checksum == migration.checksum else {
                         throw ConfigurationError(
-                            "migration \(migration.name) was edited after it was applied (checksum \(checksum) in the database, \(migration.checksum) on disk): add a new migration instead of editing an applied one")
+                            "migration file \(migration.name).sql was edited after it was applied (checksum \(checksum) in the database, \(migration.checksum) on disk): restore it and add a new migration instead of editing an applied one")
                     }
                     continue
                 }
                 logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
-                try connection.execute("BEGIN")
+                // Schema changes may legitimately outlast the service's statement timeout.
+                try connection.execute("BEGIN; SET LOCAL statement_timeout = 0")
                 do {
                     try connection.execute(migration.sql)
                     try connection.query(
@@ -89,6 +90,27 @@ public struct MigrationRunner: Sendable {
                 appliedNow.append(migration.version)
             }
             return appliedNow
+        }
+    }
+
+    /// Longest wait for another process's migration run to finish.
+    static let lockWaitLimitSeconds: TimeInterval = 600
+
+    /// Takes the migration lock, polling so that the wait is not cut short by `statement_timeout`
+    /// and says in the log why this process is waiting.
+    private func waitForMigrationLock(_ connection: PostgresConnection) throws {
+        let deadline = Date(timeIntervalSinceNow: Self.lockWaitLimitSeconds)
+        var announced = false
+        while try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [Self.advisoryLockKey])[0].bool(0) != true {
+            guard Date() < deadline else {
+                throw ConfigurationError(
+                    "another process has been applying migrations for over \(Int(Self.lockWaitLimitSeconds)) s (advisory lock \(Self.advisoryLockKey)); check pg_locks and retry")
+            }
+            if !announced {
+                logger.info("another process is applying migrations; waiting for it to finish")
+                announced = true
+            }
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 
