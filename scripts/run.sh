@@ -3,7 +3,7 @@
 #   deps -> release build -> PostgreSQL (.local/run, port 54329) -> migrate -> demo + corpus import
 #   -> appview-api (FastCGI on .local/run/appview-api.sock) -> nginx on 127.0.0.1:8080
 #   -> appview-ingest run (when that subcommand exists).
-# Environment: HTTP_PORT (8080), API_THREADS (8), REIMPORT=1 to import the data again.
+# Environment: HTTP_PORT (8080), API_THREADS (32), REIMPORT=1 to import the data again.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -11,7 +11,7 @@ cd "$ROOT"
 STATE_REL=.local/run
 PG_PORT=54329
 HTTP_PORT=${HTTP_PORT:-8080}
-API_THREADS=${API_THREADS:-8}
+API_THREADS=${API_THREADS:-32}
 
 scripts/install-deps.sh
 

@@ -9,16 +9,19 @@ struct APIConfiguration {
     var database: DatabaseConfiguration
 
     static let defaultListen = ".local/run/appview-api.sock"
-    static let defaultThreads = 8
+    static let defaultThreads = 32
+    /// Upper bound of the default pool: the database does the work, and a small server has few cores.
+    static let defaultPoolLimit = 16
 
     /// Throws `ConfigurationError` naming the variable and the accepted range.
     static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> APIConfiguration {
         let threads = try environment.positiveInt("API_THREADS", default: defaultThreads, max: 1024)
         let listen = try FastCGIListenAddress.parse(environment["FCGI_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultListen)
-        // Pool default = threads: each worker holds at most one connection at a time, so more would
-        // sit idle and fewer would make workers wait on the pool.
+        // Threads are cheap and nginx has no upstream queue (a request beyond max_conns is refused), so
+        // there are more workers than connections: the pool's FIFO acquire is the queue, and it bounds
+        // the database's concurrency. Default pool = min(threads, 16).
         let database = try DatabaseConfiguration.fromEnvironment(environment, defaults: DatabaseConfiguration(
-            url: "", poolSize: threads, acquireTimeoutMilliseconds: 2000, statementTimeoutMilliseconds: 3000,
+            url: "", poolSize: min(threads, defaultPoolLimit), acquireTimeoutMilliseconds: 2000, statementTimeoutMilliseconds: 3000,
             applicationName: "appview-api"))
         return APIConfiguration(listen: listen, threads: threads, database: database)
     }
@@ -31,7 +34,7 @@ struct APIConfiguration {
           FCGI_LISTEN             unix socket path, host:port or :port (default \(defaultListen))
           API_THREADS             FastCGI worker threads = most concurrent requests (default \(defaultThreads));
                                   nginx's upstream max_conns must not exceed it
-          DB_POOL_SIZE            database connections (default API_THREADS)
+          DB_POOL_SIZE            database connections (default min(API_THREADS, 16))
           DB_ACQUIRE_TIMEOUT_MS   wait for a free connection before answering 503 (default 2000)
           STATEMENT_TIMEOUT_MS    per-statement limit (default 3000)
           DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)

@@ -41,6 +41,7 @@ do {
 }
 
 let pool = ConnectionPool(configuration: configuration.database)
+pool.monitor.start()
 let migrations = MigrationRunner(directory: MigrationRunner.defaultDirectory())
 let schemaVersion: Int
 let expectedSchemaVersion: Int?
@@ -75,8 +76,8 @@ logger.info("appview-api started", metadata: [
     "pid": "\(getpid())",
 ])
 
-if database.poolSize < configuration.threads {
-    logger.warning("DB_POOL_SIZE is below API_THREADS: busy workers will wait for connections and may answer 503", metadata: [
+if database.poolSize > configuration.threads {
+    logger.warning("DB_POOL_SIZE is above API_THREADS: the extra connections can never be used", metadata: [
         "poolSize": "\(database.poolSize)", "threads": "\(configuration.threads)",
     ])
 }
