@@ -32,7 +32,7 @@ DEPLOY_CONF=$ROOT/nginx/appview.conf
 # Operator defaults for nginx/appview.conf.
 DEPLOY_LISTEN=80
 DEPLOY_SOCKET=/run/appview/appview-api.sock
-DEPLOY_THREADS=8
+DEPLOY_THREADS=32
 DEPLOY_WORKERS=2
 DEPLOY_ACCESS_LOG=/var/log/nginx/appview.access.log
 DEPLOY_FASTCGI_PARAMS=/etc/nginx/fastcgi_params
