@@ -103,6 +103,27 @@ import Testing
         #expect(uris == all)
     }
 
+    /// The dense path (recent-items walk with a tiny budget, then windows below its floor) walks the
+    /// same rows in the same order as the expected list: no skip, no repeat at the hand-over.
+    @Test(arguments: [(1, 3), (4, 7), (7, 40), (30, 10)])
+    func denseStrategyHandOverNeverSkipsOrRepeats(limit: Int, budget: Int) throws {
+        let world = try Self.world.get()
+        try world.fixture.pool.withConnection { connection in
+            var collected: [String] = []
+            var cursor: FeedCursor?
+            for _ in 0..<200 {
+                let rows = try GetTimeline.fetchPage(
+                    viewer: world.viewer, originators: world.authors + [world.viewer], blocked: [], excluded: [],
+                    cursor: cursor, limit: limit, now: Int64(Date().timeIntervalSince1970 * 1000),
+                    denseThreshold: 1, budget: budget, on: connection)
+                collected += rows.map(\.uri)
+                guard rows.count == limit, let last = rows.last else { break }
+                cursor = last.cursor
+            }
+            #expect(collected == world.expected)
+        }
+    }
+
     @Test func sparseTimelineStillFillsPagesFromOldItems() throws {
         let world = try Self.world.get()
         let service = world.fixture.service(viewer: world.sparseViewer)

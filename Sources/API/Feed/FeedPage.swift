@@ -13,13 +13,15 @@ struct FeedItemRow {
     var cursor: FeedCursor { FeedCursor(sortAtMilliseconds: sortAtMilliseconds, cid: cid, uri: uri) }
 
     static func read(_ result: QueryResult) -> [FeedItemRow] {
-        (0..<result.rowCount).map { index in
-            let row = result[index]
-            return FeedItemRow(
-                uri: row.string(0) ?? "", cid: row.string(1) ?? "", isRepost: row.string(2) == "repost",
-                postURI: row.string(3) ?? "", originatorDID: row.string(4) ?? "",
-                sortAtMilliseconds: row.int64(5) ?? 0)
-        }
+        (0..<result.rowCount).map { read(result[$0]) }
+    }
+
+    /// One row whose six columns start at `first`.
+    static func read(_ row: Row, from first: Int = 0) -> FeedItemRow {
+        FeedItemRow(
+            uri: row.string(first) ?? "", cid: row.string(first + 1) ?? "", isRepost: row.string(first + 2) == "repost",
+            postURI: row.string(first + 3) ?? "", originatorDID: row.string(first + 4) ?? "",
+            sortAtMilliseconds: row.int64(first + 5) ?? 0)
     }
 }
 

@@ -19,14 +19,54 @@ public enum TimelineQuery {
     /// strictly after the keyset position ($4 sort_at, $5 cid, $6 uri; `infinity`,'','' = start),
     /// newest first, at most $7 rows. Index: feed_items_originator_sort_idx
     /// (originator_did, sort_at DESC, cid DESC, uri DESC) — one range per originator.
+    /// The arrays are wrapped in `(SELECT …)` so the planner treats them as opaque parameters: with
+    /// thousands of literal DIDs it would otherwise spend ~10 ms estimating their selectivity
+    /// against the statistics on every call, and, at small scale, pick a sequential scan.
     public static let page = """
         SELECT uri, cid, type, post_uri, originator_did, floor(extract(epoch FROM sort_at) * 1000)::bigint
         FROM feed_items
-        WHERE originator_did = ANY($1::text[])
-          AND post_author_did <> ALL($2::text[])
+        WHERE originator_did = ANY((SELECT $1::text[])::text[])
+          AND post_author_did <> ALL((SELECT $2::text[])::text[])
           AND sort_at >= $3::timestamptz
           AND (sort_at, cid, uri) < ($4::timestamptz, $5::text, $6::text)
         ORDER BY sort_at DESC, cid DESC, uri DESC
         LIMIT $7::int
+        """
+
+    /// Dense follow graphs: walk the newest items of the whole table strictly after the keyset
+    /// position ($3 sort_at, $4 cid, $5 uri), at most $6 of them, and keep those originated by the
+    /// viewer ($1) or an account the viewer follows, whose originator and post author are not in $2
+    /// (blocked either way or inactive: a short list), newest first, at most $7. The subquery's
+    /// order carries through, so the scan stops as soon as $7 rows matched. No follow array is sent:
+    /// each walked row costs one probe of follows_creator_subject_idx, and planning stays cheap.
+    /// Indexes: feed_items_sort_idx (sort_at DESC, cid DESC, uri DESC) from 0002,
+    /// follows_creator_subject_idx.
+    public static let recentScan = """
+        SELECT uri, cid, type, post_uri, originator_did, floor(extract(epoch FROM sort_at) * 1000)::bigint
+        FROM (
+            SELECT uri, cid, type, post_uri, post_author_did, originator_did, sort_at
+            FROM feed_items
+            WHERE (sort_at, cid, uri) < ($3::timestamptz, $4::text, $5::text)
+            ORDER BY sort_at DESC, cid DESC, uri DESC
+            LIMIT $6::int
+        ) recent
+        WHERE (recent.originator_did = $1::text
+               OR EXISTS (SELECT 1 FROM follows f WHERE f.creator_did = $1::text AND f.subject_did = recent.originator_did))
+          AND recent.originator_did <> ALL($2::text[])
+          AND recent.post_author_did <> ALL($2::text[])
+        ORDER BY sort_at DESC, cid DESC, uri DESC
+        LIMIT $7::int
+        """
+
+    /// Where `recentScan` stopped when it did not fill the page: the key of the $4-th newest item
+    /// strictly after ($1 sort_at, $2 cid, $3 uri), none when fewer exist (the table is exhausted).
+    /// Index: feed_items_sort_idx.
+    public static let recentScanFloor = """
+        SELECT floor(extract(epoch FROM sort_at) * 1000)::bigint, cid, uri
+        FROM feed_items
+        WHERE (sort_at, cid, uri) < ($1::timestamptz, $2::text, $3::text)
+        ORDER BY sort_at DESC, cid DESC, uri DESC
+        OFFSET $4::int - 1
+        LIMIT 1
         """
 }
