@@ -14,7 +14,7 @@ final class FeedWorld: @unchecked Sendable {
     let alicePost, bobPost, carolPost, viewerPost, aliceReply, orphanReply, bobRepostOfCarol, davePost, erinPost: (uri: String, cid: String)
     let erinRepostOfAlice, aliceRepostOfDave, goneRepostOfAlice, alicePostByGone: (uri: String, cid: String)
     let viewerLikeOfAlice, viewerRepostOfAlice: (uri: String, cid: String)
-    let aliceMediaPost, aliceSelfReply: (uri: String, cid: String)
+    let aliceMediaPost, aliceSelfReply, aliceReplyToDave: (uri: String, cid: String)
 
     init() throws {
         let f = try Fixture(name: "api_feed_tests")
@@ -51,6 +51,7 @@ final class FeedWorld: @unchecked Sendable {
         viewerLikeOfAlice = try f.like(by: viewer, of: alicePost, at: t0 + 16 * minute)
         viewerRepostOfAlice = try f.repost(by: viewer, of: alicePost, postAuthor: alice, at: t0 + 17 * minute)
         try f.like(by: bob, of: alicePost, at: t0 + 18 * minute)
+        aliceReplyToDave = try f.post(by: alice, at: t0 + 19 * minute, text: "@dave no", replyTo: davePost)
         try f.recomputeAggregates()
     }
 }
@@ -70,6 +71,7 @@ final class FeedWorld: @unchecked Sendable {
         // Expected: newest first; dave (viewer blocks) and erin (blocks viewer) and gone (taken down)
         // are left out, and so is alice's repost of dave's post; carol is only seen via bob's repost.
         #expect(uris(answer.feed) == [
+            world.aliceReplyToDave.uri, // 19: shown, its parent rendered as #blockedPost
             world.alicePost.uri,        // viewer's own repost of alice (17 min)
             world.aliceSelfReply.uri,   // 15
             world.aliceMediaPost.uri,   // 14
@@ -82,14 +84,14 @@ final class FeedWorld: @unchecked Sendable {
         ])
         #expect(answer.cursor == nil, "a short page carries no cursor")
 
-        let bobRepost = answer.feed[6]
+        let bobRepost = answer.feed[7]
         let reason = try #require(bobRepost["reason"] as? [String: Any])
         #expect((reason["by"] as? [String: Any])?["did"] as? String == world.bob)
         #expect((reason["by"] as? [String: Any])?["handle"] as? String == "handle.invalid")
         #expect(reason["uri"] as? String == world.bobRepostOfCarol.uri)
         #expect(reason["indexedAt"] as? String == "2026-07-04T12:04:00.000Z")
 
-        let alice = answer.feed[8]["post"] as! [String: Any]
+        let alice = answer.feed[9]["post"] as! [String: Any]
         #expect(alice["likeCount"] as? Int == 2)
         #expect(alice["repostCount"] as? Int == 3)  // erin, gone, viewer: counts are of live records
         #expect(alice["replyCount"] as? Int == 1)
@@ -116,6 +118,13 @@ final class FeedWorld: @unchecked Sendable {
         #expect(missing["$type"] as? String == "app.bsky.feed.defs#notFoundPost")
         #expect(missing["notFound"] as? Bool == true)
         #expect(missing["uri"] as? String == "at://did:plc:nobody/app.bsky.feed.post/missing")
+
+        let toBlocked = try #require(byURI[world.aliceReplyToDave.uri]?["reply"] as? [String: Any])
+        let blocked = try #require(toBlocked["parent"] as? [String: Any])
+        #expect(blocked["$type"] as? String == "app.bsky.feed.defs#blockedPost")
+        #expect(blocked["blocked"] as? Bool == true)
+        #expect((blocked["author"] as? [String: Any])?["did"] as? String == world.dave)
+        #expect(blocked["record"] == nil, "a blocked post's content is not shown")
     }
 
     @Test func timelineRequiresAViewerAndRejectsTokensByDefault() {
@@ -141,7 +150,7 @@ final class FeedWorld: @unchecked Sendable {
             Lexicon.checkFeed(answer.json)
             return uris(answer.feed)
         }
-        let all = [world.aliceSelfReply.uri, world.aliceMediaPost.uri, world.davePost.uri, world.orphanReply.uri,
+        let all = [world.aliceReplyToDave.uri, world.aliceSelfReply.uri, world.aliceMediaPost.uri, world.davePost.uri, world.orphanReply.uri,
                    world.aliceReply.uri, world.alicePost.uri]
         #expect(feed(nil) == all)
         #expect(feed("posts_with_replies") == all)
@@ -155,7 +164,7 @@ final class FeedWorld: @unchecked Sendable {
         let answer = world.fixture.service(viewer: world.viewer).call("app.bsky.feed.getAuthorFeed", "actor=ALICE.test&limit=100")
         #expect(answer.status == 200)
         #expect(!uris(answer.feed).contains(world.davePost.uri))
-        #expect(uris(answer.feed).count == 5)
+        #expect(uris(answer.feed).count == 6)
     }
 
     @Test func authorFeedBlocksAndMissingActors() {

@@ -59,7 +59,7 @@ struct ListNotifications: XRPCMethod {
                         reason: row.string(3) ?? "", reasonSubject: row.string(4),
                         sortAtMilliseconds: row.int64(5) ?? 0)
         }
-        let records = try CausingRecords.fetch(uris: items.map(\.uri), on: connection)
+        let records = try CausingRecord.fetch(uris: items.map(\.uri), on: connection)
         let actors = try ActorHydrator.fetch(dids: Array(Set(items.map(\.authorDID))), viewer: viewer, on: connection)
 
         var writer = JSONWriter(capacity: 1024 + items.count * 1200)
@@ -150,4 +150,3 @@ struct CausingRecord {
     }
 }
 
-typealias CausingRecords = CausingRecord

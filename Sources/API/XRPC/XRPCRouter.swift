@@ -66,7 +66,8 @@ public final class XRPCRouter: @unchecked Sendable {
             let body = try pool.withConnection { connection in
                 try call.run(on: connection, environment: environment)
             }
-            return HTTPResponse.json(200, body)
+            // Procedures without output (updateSeen) answer 200 with an empty body and no content type.
+            return body.isEmpty ? HTTPResponse(status: 200, body: []) : HTTPResponse.json(200, body)
         } catch let error as XRPCError {
             return error.response
         } catch let error as PostgresError {
