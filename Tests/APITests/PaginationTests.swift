@@ -124,6 +124,27 @@ import Testing
         }
     }
 
+    /// The handler is called from many transport threads at once: answers stay identical and correct.
+    @Test func concurrentCallersGetIdenticalAnswers() throws {
+        let world = try Self.world.get()
+        let service = world.fixture.service(viewer: world.viewer)
+        let reference = service.call("app.bsky.feed.getTimeline", "limit=40").body
+        let results = ResultBox()
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            for _ in 0..<5 {
+                let answer = service.call("app.bsky.feed.getTimeline", "limit=40")
+                results.append(answer.status == 200 && answer.body == reference)
+            }
+        }
+        #expect(results.values.count == 80 && results.values.allSatisfy { $0 })
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var values: [Bool] = []
+        func append(_ value: Bool) { lock.lock(); values.append(value); lock.unlock() }
+    }
+
     @Test func sparseTimelineStillFillsPagesFromOldItems() throws {
         let world = try Self.world.get()
         let service = world.fixture.service(viewer: world.sparseViewer)
