@@ -18,14 +18,11 @@ struct GetTimeline: XRPCMethod {
     static let nsid = "app.bsky.feed.getTimeline"
     static let requiresViewer = true
 
-    /// Window attempts: the initial width, then ×8 per attempt, the last one unbounded.
-    static let windowAttempts = 5
-    static let windowGrowth: Int64 = 8
+    static let windowAttempts = TimelineQuery.windowAttempts
+    static let windowGrowth = TimelineQuery.windowGrowth
     static let hour: Int64 = 3_600_000
-    /// Follow sets at least this large try the recent-items walk first.
-    static let denseFollowThreshold = 100
-    /// Items the recent-items walk reads at most.
-    static let recentScanBudget = 2500
+    static let denseFollowThreshold = TimelineQuery.denseFollowThreshold
+    static let recentScanBudget = TimelineQuery.recentScanBudget
 
     let viewer: String
     let limit: Int

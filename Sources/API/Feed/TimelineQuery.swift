@@ -1,5 +1,19 @@
 /// The SQL of `app.bsky.feed.getTimeline`, exposed so the benchmark runs exactly what the service runs.
+///
+/// A request runs: `followsAndBlocks`; then, for ≥ `denseFollowThreshold` originators,
+/// `recentScan` (+ `recentScanFloor` when it did not fill the page); then, while the page is not
+/// full, `page` over windows `GetTimeline.initialWindow(originatorCount:)` × `windowGrowth`^k
+/// behind the keyset position (at most `windowAttempts`, the last unbounded); then
+/// `PostQuery.views` and `ActorQuery.profiles` to hydrate.
 public enum TimelineQuery {
+    /// Follow sets (viewer included) at least this large try the recent-items walk first.
+    public static let denseFollowThreshold = 100
+    /// Items the recent-items walk reads at most ($6 of `recentScan`, $4 of `recentScanFloor`).
+    public static let recentScanBudget = 2500
+    /// Window attempts of `page`: the initial width, then ×`windowGrowth` per attempt, the last unbounded.
+    public static let windowAttempts = 5
+    public static let windowGrowth: Int64 = 8
+
     /// The viewer's ($1) follows (`f`), the DIDs blocked in either direction (`b`) and the followed
     /// accounts that are not active (`x`). Indexes: follows_creator_subject_idx (index-only),
     /// blocks_creator_subject_idx, blocks_subject_creator_idx, actors_inactive_idx (0002).
