@@ -134,6 +134,8 @@ import Testing
         let reasons = (filtered.json["notifications"] as? [[String: Any]] ?? []).map { $0["reason"] as? String }
         #expect(reasons == ["follow", "like"])
         #expect(service.call("app.bsky.notification.listNotifications", "reasons=bogus").status == 400)
+        let known = service.call("app.bsky.notification.listNotifications", "reasons=verified")
+        #expect(known.status == 200 && (known.json["notifications"] as? [Any])?.isEmpty == true)
         #expect(service.call("app.bsky.notification.listNotifications", "seenAt=yesterday").status == 400)
         #expect(w.f.service(viewer: nil).call("app.bsky.notification.listNotifications").status == 401)
 

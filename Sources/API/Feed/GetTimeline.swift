@@ -40,11 +40,8 @@ struct GetTimeline: XRPCMethod {
         }
     }
 
-    /// First window width: expected to hold a page for the follow count (6 h for 50 follows,
-    /// shrinking with more follows, at least 10 minutes). Measured, not derived: see the report.
     static func initialWindow(originatorCount: Int) -> Int64 {
-        let scaled = 6 * hour * 50 / Int64(max(originatorCount, 1))
-        return min(6 * hour, max(hour / 6, scaled))
+        TimelineQuery.initialWindow(originatorCount: originatorCount)
     }
 
     func run(on connection: PostgresConnection, environment: XRPCEnvironment) throws -> [UInt8] {

@@ -13,6 +13,15 @@ public enum TimelineQuery {
     /// Window attempts of `page`: the initial width, then ×`windowGrowth` per attempt, the last unbounded.
     public static let windowAttempts = 5
     public static let windowGrowth: Int64 = 8
+    static let hour: Int64 = 3_600_000
+
+    /// First window width: expected to hold a page for the follow count (6 h for 50 follows,
+    /// shrinking with more follows, at least 10 minutes): a heuristic; a wrong guess costs at most a
+    /// few more cheap attempts, each continuing below the last.
+    public static func initialWindow(originatorCount: Int) -> Int64 {
+        let scaled = 6 * Self.hour * 50 / Int64(max(originatorCount, 1))
+        return min(6 * Self.hour, max(Self.hour / 6, scaled))
+    }
 
     /// The viewer's ($1) follows (`f`), the DIDs blocked in either direction (`b`) and the followed
     /// accounts that are not active (`x`). Indexes: follows_creator_subject_idx (index-only),

@@ -12,7 +12,12 @@ import Storage
 struct ListNotifications: XRPCMethod {
     static let nsid = "app.bsky.notification.listNotifications"
     static let requiresViewer = true
-    static let knownReasons: Set<String> = ["like", "repost", "follow", "mention", "reply", "quote"]
+    /// The lexicon's known reasons. Only the first six are produced by this AppView; the others are
+    /// accepted (clients send them) and simply match nothing.
+    static let knownReasons: Set<String> = [
+        "like", "repost", "follow", "mention", "reply", "quote", "starterpack-joined", "verified", "unverified",
+        "like-via-repost", "repost-via-repost", "subscribed-post", "contact-match",
+    ]
 
     let viewer: String
     let limit: Int
@@ -28,7 +33,7 @@ struct ListNotifications: XRPCMethod {
         seenAtOverride = try input.parameters.datetime("seenAt")
         let reasons = input.parameters.all("reasons")
         for reason in reasons where !Self.knownReasons.contains(reason) {
-            throw .invalidRequest("reasons must be among like, repost, follow, mention, reply, quote")
+            throw .invalidRequest("reasons must be notification reasons (like, repost, follow, mention, reply, quote, …)")
         }
         self.reasons = reasons
         if let priority = try input.parameters.single("priority"), priority != "true" && priority != "false" {
