@@ -4,7 +4,9 @@ public enum NotificationQuery {
     /// the keyset position ($3 sort_at, $4 record_cid, $5 record_uri; `infinity`,'','' = start),
     /// newest first, at most $6. Index: notifications_recipient_sort_idx
     /// (recipient_did, sort_at DESC, record_cid DESC, record_uri DESC); the reasons filter is
-    /// applied on that ordered scan.
+    /// applied on that ordered scan. Authors blocked either way are left out here (a hashed subplan
+    /// over the viewer's few blocks: blocks_creator_subject_idx, blocks_subject_creator_idx) so pages
+    /// stay full and `unreadCount` counts the same rows.
     public static let page = """
         SELECT record_uri, record_cid, author_did, reason, reason_subject,
                floor(extract(epoch FROM sort_at) * 1000)::bigint
@@ -12,6 +14,8 @@ public enum NotificationQuery {
         WHERE recipient_did = $1
           AND (cardinality($2::text[]) = 0 OR reason = ANY($2::text[]))
           AND (sort_at, record_cid, record_uri) < ($3::timestamptz, $4::text, $5::text)
+          AND author_did NOT IN (SELECT subject_did FROM blocks WHERE creator_did = $1
+                                 UNION ALL SELECT creator_did FROM blocks WHERE subject_did = $1)
         ORDER BY sort_at DESC, record_cid DESC, record_uri DESC
         LIMIT $6::int
         """
@@ -44,11 +48,16 @@ public enum NotificationQuery {
     /// Unread count for $1: notifications newer than $2 (a `seenAt` parameter) or else the stored
     /// marker. The scan stops after 10,000 rows (the LIMIT in the subquery), so a huge backlog costs a
     /// bounded index range; clients show such counts as "many" anyway.
-    /// Index: notifications_recipient_sort_idx (range sort_at > marker), notification_seen_pkey.
+    /// Authors blocked either way are not counted, as `page` does not list them (accounts that became
+    /// inactive are still counted: their set can be large, and listing hides them afterwards).
+    /// Index: notifications_recipient_sort_idx (range sort_at > marker), notification_seen_pkey,
+    /// blocks_creator_subject_idx, blocks_subject_creator_idx.
     public static let unreadCount = """
         SELECT count(*) FROM (
             SELECT 1 FROM notifications
             WHERE recipient_did = $1
+              AND author_did NOT IN (SELECT subject_did FROM blocks WHERE creator_did = $1
+                                     UNION ALL SELECT creator_did FROM blocks WHERE subject_did = $1)
               AND sort_at > coalesce($2::timestamptz,
                                      (SELECT last_seen_notifs FROM notification_seen WHERE did = $1),
                                      '-infinity'::timestamptz)
