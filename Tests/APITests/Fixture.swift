@@ -137,7 +137,7 @@ final class Fixture: @unchecked Sendable {
 
     /// Recomputes the aggregates from the live rows, as the indexer does.
     func recomputeAggregates() throws {
-        try pool.withConnection { connection in
+        _ = try pool.withConnection { connection in
             try connection.execute("""
                 DELETE FROM post_aggregates;
                 INSERT INTO post_aggregates (uri, like_count, repost_count, reply_count, quote_count)
