@@ -7,6 +7,8 @@ struct APIConfiguration {
     var listen: FastCGIListenAddress
     var threads: Int
     var database: DatabaseConfiguration
+    /// CDN URL template for avatars, banners and images (`IMAGE_URL_TEMPLATE`).
+    var imageURLTemplate: String
 
     static let defaultListen = ".local/run/appview-api.sock"
     static let defaultThreads = 32
@@ -23,7 +25,11 @@ struct APIConfiguration {
         let database = try DatabaseConfiguration.fromEnvironment(environment, defaults: DatabaseConfiguration(
             url: "", poolSize: min(threads, defaultPoolLimit), acquireTimeoutMilliseconds: 2000, statementTimeoutMilliseconds: 3000,
             applicationName: "appview-api"))
-        return APIConfiguration(listen: listen, threads: threads, database: database)
+        let imageURLTemplate = environment["IMAGE_URL_TEMPLATE"].flatMap { $0.isEmpty ? nil : $0 } ?? ImageURLTemplate.defaultTemplate
+        for placeholder in ["{did}", "{cid}"] where !imageURLTemplate.contains(placeholder) {
+            throw ConfigurationError("IMAGE_URL_TEMPLATE=\(imageURLTemplate) is invalid: it must contain \(placeholder)")
+        }
+        return APIConfiguration(listen: listen, threads: threads, database: database, imageURLTemplate: imageURLTemplate)
     }
 
     static let usage = """
@@ -37,6 +43,8 @@ struct APIConfiguration {
           DB_POOL_SIZE            database connections (default min(API_THREADS, 16))
           DB_ACQUIRE_TIMEOUT_MS   wait for a free connection before answering 503 (default 2000)
           STATEMENT_TIMEOUT_MS    per-statement limit (default 3000)
+          IMAGE_URL_TEMPLATE      CDN URL for blobs, placeholders {preset} {did} {cid}
+                                  (default \(ImageURLTemplate.defaultTemplate))
           DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)
           MIGRATIONS_DIR          migrations to compare the schema with (default ./migrations)
           LOG_LEVEL               trace|debug|info|notice|warning|error|critical (default info)

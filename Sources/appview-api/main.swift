@@ -55,7 +55,7 @@ do {
 }
 
 let service = AppViewService(
-    pool: pool, xrpc: XRPCRouter(pool: pool),
+    pool: pool, xrpc: XRPCRouter(pool: pool, imageURLTemplate: configuration.imageURLTemplate),
     operations: OperationsEndpoints(pool: pool, expectedSchemaVersion: expectedSchemaVersion))
 let server = FastCGIServer(
     configuration: FastCGIServer.Configuration(listen: configuration.listen, threads: configuration.threads),
