@@ -8,7 +8,7 @@ import TestSupport
 @Suite(.serialized) struct PoolRecoveryTests {
     @Test func poolFailsFastWhileTheServerIsDownAndHealsWhenItIsBack() throws {
         let database = try TestDatabase(name: "storage_recovery", applyMigrations: false)
-        let proxy = try UnixSocketProxy(upstreamDirectory: "/tmp/pgq", port: Self.clusterPort())
+        let proxy = try UnixSocketProxy(upstreamDirectory: Self.clusterSocketDirectory(), port: Self.clusterPort())
         try proxy.start()
         let log = CapturedLog()
         let pool = ConnectionPool(
@@ -52,7 +52,7 @@ import TestSupport
     @Test func silentlyLostConnectionFailsOnceInPlainUseAndIsRetriedAtTransactionStart() throws {
         let database = try TestDatabase(name: "storage_silent_loss", applyMigrations: false)
         try database.pool.withConnection { try $0.execute("CREATE TABLE marks (note text)") }
-        let proxy = try UnixSocketProxy(upstreamDirectory: "/tmp/pgq", port: Self.clusterPort())
+        let proxy = try UnixSocketProxy(upstreamDirectory: Self.clusterSocketDirectory(), port: Self.clusterPort())
         try proxy.start()
         defer { proxy.stop() }
         let pool = ConnectionPool(configuration: DatabaseConfiguration(
@@ -108,6 +108,16 @@ import TestSupport
     }
 
     /// The port in `TEST_DATABASE_URL` (the proxy forwards to that cluster's socket).
+    /// The test cluster's unix-socket directory, from the `host=` of `TEST_DATABASE_URL`.
+    static func clusterSocketDirectory() throws -> String {
+        let url = try TestDatabase.adminURL()
+        guard let range = url.range(of: "host=") else {
+            throw ConfigurationError("TEST_DATABASE_URL has no host= socket directory: \(url)")
+        }
+        let value = url[range.upperBound...].prefix { $0 != "&" && $0 != " " }
+        return value.removingPercentEncoding ?? String(value)
+    }
+
     static func clusterPort() throws -> Int {
         let url = try TestDatabase.adminURL()
         guard let range = url.range(of: "port="),
