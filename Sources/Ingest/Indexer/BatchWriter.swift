@@ -1,0 +1,308 @@
+import Storage
+
+/// Writes one `BatchPlan` on a connection inside a transaction. Every step is one multi-row
+/// statement over `unnest`ed arrays; records are replaced (delete, then insert) so an update or a
+/// replay leaves exactly the rows the last operation implies.
+struct BatchWriter {
+    let connection: PostgresConnection
+    let plan: BatchPlan
+
+    /// Subjects whose aggregates must be recomputed after the batch.
+    private var touchedPosts = Set<String>()
+    private var touchedActors = Set<String>()
+    private var feedItemURIs: [String] = []
+    private var feedItems = FeedItemColumns()
+    private var notificationRecordURIs: [String] = []
+    private var notifications: [BatchPlan.NotificationRow] = []
+
+    init(connection: PostgresConnection, plan: BatchPlan) {
+        self.connection = connection
+        self.plan = plan
+    }
+
+    static let ts = SQLFragment.timestamp
+
+    func write() throws {
+        var writer = self
+        try writer.writeAll()
+    }
+
+    private mutating func writeAll() throws {
+        try writeActorsSeen()
+        try writeIdentities()
+        try writeAccounts()
+        try writeProfiles()
+        try writePosts()
+        try writeSubjectRecords(table: "likes", changes: plan.likes, reason: "like")
+        try writeSubjectRecords(table: "reposts", changes: plan.reposts, reason: "repost")
+        try writeFollows()
+        try writeBlocks()
+        try writeFeedItems()
+        try writeNotifications()
+        try recomputePostAggregates()
+        try recomputeActorAggregates()
+    }
+
+    // MARK: actors
+
+    /// First sight creates the actor; its `indexed_at` is the earliest event that mentioned it,
+    /// whatever the arrival order.
+    private func writeActorsSeen() throws {
+        guard !plan.actorsSeen.isEmpty else { return }
+        let dids = plan.actorsSeen.keys.sorted()
+        try connection.query("""
+            INSERT INTO actors (did, indexed_at)
+            SELECT did, \(Self.ts("seen")) FROM unnest($1::text[], $2::bigint[]) AS x(did, seen)
+            ON CONFLICT (did) DO UPDATE SET indexed_at = excluded.indexed_at
+            WHERE excluded.indexed_at < actors.indexed_at
+            """, [dids, dids.map { plan.actorsSeen[$0]! }])
+    }
+
+    /// The newest identity event wins; an older one (by `time_us`) is ignored.
+    private func writeIdentities() throws {
+        guard !plan.identities.isEmpty else { return }
+        let dids = plan.identities.keys.sorted()
+        try connection.query("""
+            UPDATE actors a SET handle = coalesce(x.handle, a.handle), identity_time_us = x.time_us
+            FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(did, handle, time_us)
+            WHERE a.did = x.did AND (a.identity_time_us IS NULL OR a.identity_time_us < x.time_us)
+            """, [dids, NullableArray(dids.map { plan.identities[$0]!.handle }), dids.map { plan.identities[$0]!.timeMicroseconds }])
+    }
+
+    private func writeAccounts() throws {
+        guard !plan.accounts.isEmpty else { return }
+        let dids = plan.accounts.keys.sorted()
+        let rows = dids.map { plan.accounts[$0]! }
+        try connection.query("""
+            UPDATE actors a SET is_active = x.active, status = x.status, account_time_us = x.time_us
+            FROM unnest($1::text[], $2::bool[], $3::text[], $4::bigint[]) AS x(did, active, status, time_us)
+            WHERE a.did = x.did AND (a.account_time_us IS NULL OR a.account_time_us < x.time_us)
+            """, [dids, rows.map(\.active), NullableArray(rows.map(\.status)), rows.map(\.timeMicroseconds)])
+    }
+
+    /// A profile create/update sets the profile columns; a delete clears them.
+    private func writeProfiles() throws {
+        guard !plan.profiles.isEmpty else { return }
+        let dids = plan.profiles.keys
+        let rows: [BatchPlan.ProfileRow?] = dids.map { did in
+            if case .upsert(let row) = plan.profiles.changes[did] { return row }
+            return nil
+        }
+        try connection.query("""
+            UPDATE actors a SET profile_cid = x.cid, profile_record = x.record::jsonb, display_name = x.display_name,
+                description = x.description, avatar_cid = x.avatar_cid, banner_cid = x.banner_cid,
+                profile_created_at = \(Self.ts("x.created_at"))
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
+                AS x(did, cid, record, display_name, description, avatar_cid, banner_cid, created_at)
+            WHERE a.did = x.did
+            """, [
+                dids, NullableArray(rows.map { $0?.cid }), NullableArray(rows.map { $0?.record.rawJSON }),
+                NullableArray(rows.map { $0?.record.displayName }), NullableArray(rows.map { $0?.record.description }),
+                NullableArray(rows.map { $0?.record.avatarCID }), NullableArray(rows.map { $0?.record.bannerCID }),
+                NullableArray(rows.map { $0?.record.createdAtMilliseconds }),
+            ])
+    }
+
+    // MARK: records
+
+    private mutating func writePosts() throws {
+        guard !plan.posts.isEmpty else { return }
+        let uris = plan.posts.keys
+        feedItemURIs += uris
+        notificationRecordURIs += uris
+        for uri in uris {
+            touchedPosts.insert(uri)
+            if let parsed = ATURI(uri) { touchedActors.insert(parsed.did) }
+        }
+        let removed = try connection.query(
+            "DELETE FROM posts WHERE uri = ANY($1::text[]) RETURNING reply_parent_uri, embed_record_uri", [uris])
+        for row in removed.rows {
+            if let parent = row.string(0) { touchedPosts.insert(parent) }
+            if let quoted = row.string(1) { touchedPosts.insert(quoted) }
+        }
+        let posts = plan.posts.upserts
+        guard !posts.isEmpty else { return }
+        for post in posts {
+            if let parent = post.record.reply?.parent.uri { touchedPosts.insert(parent.description) }
+            if let quoted = post.record.embed?.record?.uri { touchedPosts.insert(quoted.description) }
+            let reply = post.record.reply
+            let isReply = reply != nil
+            let isSelfThread = reply.map { $0.parent.uri.did == post.authorDID && $0.root.uri.did == post.authorDID } ?? false
+            feedItems.append(uri: post.uri, cid: post.cid, type: "post", postURI: post.uri, postAuthorDID: post.authorDID,
+                             originatorDID: post.authorDID, sortAt: min(post.createdAt, post.indexedAt), isReply: isReply,
+                             isSelfThread: isSelfThread, hasMedia: post.record.embed?.hasMedia ?? false)
+            notifications += NotificationRules.forPost(post)
+        }
+        try connection.query("""
+            INSERT INTO posts (uri, cid, author_did, record, text, reply_root_uri, reply_root_cid, reply_parent_uri,
+                reply_parent_cid, embed_type, embed_record_uri, has_media, created_at, indexed_at, sort_at, commit_time_us)
+            SELECT uri, cid, author_did, record::jsonb, text, root_uri, root_cid, parent_uri, parent_cid, embed_type, embed_uri,
+                has_media, \(Self.ts("created_at")), \(Self.ts("indexed_at")), \(Self.ts("least(created_at, indexed_at)")), time_us
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                $10::text[], $11::text[], $12::bool[], $13::bigint[], $14::bigint[], $15::bigint[])
+                AS x(uri, cid, author_did, record, text, root_uri, root_cid, parent_uri, parent_cid, embed_type, embed_uri,
+                     has_media, created_at, indexed_at, time_us)
+            """, [
+                posts.map(\.uri), posts.map(\.cid), posts.map(\.authorDID), posts.map(\.record.rawJSON), posts.map(\.record.text),
+                NullableArray(posts.map { $0.record.reply?.root.uri.description }), NullableArray(posts.map { $0.record.reply?.root.cid }),
+                NullableArray(posts.map { $0.record.reply?.parent.uri.description }), NullableArray(posts.map { $0.record.reply?.parent.cid }),
+                NullableArray(posts.map { $0.record.embed?.type }), NullableArray(posts.map { $0.record.embed?.record?.uri.description }),
+                posts.map { $0.record.embed?.hasMedia ?? false }, posts.map(\.createdAt), posts.map(\.indexedAt),
+                posts.map(\.timeMicroseconds),
+            ])
+    }
+
+    /// Likes and reposts: same shape; reposts also own a feed item.
+    private mutating func writeSubjectRecords(table: String, changes: OrderedChanges<BatchPlan.SubjectRow>, reason: String) throws {
+        guard !changes.isEmpty else { return }
+        let uris = changes.keys
+        notificationRecordURIs += uris
+        if reason == "repost" { feedItemURIs += uris }
+        let removed = try connection.query("DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING subject_uri", [uris])
+        for row in removed.rows {
+            if let subject = row.string(0) { touchedPosts.insert(subject) }
+        }
+        let rows = changes.upserts
+        guard !rows.isEmpty else { return }
+        for row in rows {
+            touchedPosts.insert(row.subject.uri.description)
+            if let notification = NotificationRules.forSubjectRecord(row, reason: reason) { notifications.append(notification) }
+            if reason == "repost", row.subject.uri.collection == IndexedCollection.post.rawValue {
+                feedItems.append(uri: row.uri, cid: row.cid, type: "repost", postURI: row.subject.uri.description,
+                                 postAuthorDID: row.subject.uri.did, originatorDID: row.authorDID,
+                                 sortAt: min(row.createdAt, row.indexedAt), isReply: false, isSelfThread: false, hasMedia: false)
+            }
+        }
+        try connection.query("""
+            INSERT INTO \(table) (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at)
+            SELECT uri, cid, author_did, subject_uri, subject_cid, \(Self.ts("created_at")), \(Self.ts("indexed_at"))
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+                AS x(uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at)
+            """, [rows.map(\.uri), rows.map(\.cid), rows.map(\.authorDID), rows.map { $0.subject.uri.description },
+                  rows.map(\.subject.cid), rows.map(\.createdAt), rows.map(\.indexedAt)])
+    }
+
+    private mutating func writeFollows() throws {
+        guard !plan.follows.isEmpty else { return }
+        notificationRecordURIs += plan.follows.keys
+        try writeGraphRecords(table: "follows", changes: plan.follows) { row in
+            touchedActors.insert(row.creatorDID)
+            touchedActors.insert(row.subjectDID)
+            if let notification = NotificationRules.forFollow(row) { notifications.append(notification) }
+        } removed: { creator, subject in
+            touchedActors.insert(creator)
+            touchedActors.insert(subject)
+        }
+    }
+
+    private func writeBlocks() throws {
+        guard !plan.blocks.isEmpty else { return }
+        try writeGraphRecords(table: "blocks", changes: plan.blocks, inserted: { _ in }, removed: { _, _ in })
+    }
+
+    private func writeGraphRecords(table: String, changes: OrderedChanges<BatchPlan.GraphRow>,
+                                   inserted: (BatchPlan.GraphRow) -> Void, removed: (String, String) -> Void) throws {
+        let result = try connection.query(
+            "DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING creator_did, subject_did", [changes.keys])
+        for row in result.rows {
+            if let creator = row.string(0), let subject = row.string(1) { removed(creator, subject) }
+        }
+        let rows = changes.upserts
+        guard !rows.isEmpty else { return }
+        rows.forEach(inserted)
+        try connection.query("""
+            INSERT INTO \(table) (uri, cid, creator_did, subject_did, created_at, indexed_at)
+            SELECT uri, cid, creator_did, subject_did, \(Self.ts("created_at")), \(Self.ts("indexed_at"))
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+                AS x(uri, cid, creator_did, subject_did, created_at, indexed_at)
+            """, [rows.map(\.uri), rows.map(\.cid), rows.map(\.creatorDID), rows.map(\.subjectDID), rows.map(\.createdAt),
+                  rows.map(\.indexedAt)])
+    }
+
+    // MARK: derived rows
+
+    private func writeFeedItems() throws {
+        guard !feedItemURIs.isEmpty else { return }
+        try connection.query("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [feedItemURIs])
+        guard !feedItems.uri.isEmpty else { return }
+        try connection.query("""
+            INSERT INTO feed_items (uri, cid, type, post_uri, post_author_did, originator_did, sort_at, is_reply, is_self_thread, has_media)
+            SELECT uri, cid, type, post_uri, post_author_did, originator_did, \(Self.ts("sort_at")), is_reply, is_self_thread, has_media
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bool[], $9::bool[], $10::bool[])
+                AS x(uri, cid, type, post_uri, post_author_did, originator_did, sort_at, is_reply, is_self_thread, has_media)
+            """, [feedItems.uri, feedItems.cid, feedItems.type, feedItems.postURI, feedItems.postAuthorDID, feedItems.originatorDID,
+                  feedItems.sortAt, feedItems.isReply, feedItems.isSelfThread, feedItems.hasMedia])
+    }
+
+    /// A record's notifications are replaced with what its current version causes (none once deleted).
+    private func writeNotifications() throws {
+        guard !notificationRecordURIs.isEmpty else { return }
+        try connection.query("DELETE FROM notifications WHERE record_uri = ANY($1::text[])", [notificationRecordURIs])
+        guard !notifications.isEmpty else { return }
+        let rows = notifications
+        try connection.query("""
+            INSERT INTO notifications (recipient_did, record_uri, record_cid, author_did, reason, reason_subject, sort_at)
+            SELECT recipient_did, record_uri, record_cid, author_did, reason, reason_subject, \(Self.ts("sort_at"))
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+                AS x(recipient_did, record_uri, record_cid, author_did, reason, reason_subject, sort_at)
+            """, [rows.map(\.recipientDID), rows.map(\.recordURI), rows.map(\.recordCID), rows.map(\.authorDID), rows.map(\.reason),
+                  NullableArray(rows.map(\.reasonSubject)), rows.map(\.sortAt)])
+    }
+
+    // MARK: aggregates
+
+    /// Counted from the live rows, never incremented: exact under replays and any arrival order
+    /// (a like stored before its post is counted; the row exists before the post does).
+    private func recomputePostAggregates() throws {
+        guard !touchedPosts.isEmpty else { return }
+        try connection.query("""
+            INSERT INTO post_aggregates (uri, like_count, repost_count, reply_count, quote_count)
+            SELECT s.uri,
+                (SELECT count(*) FROM likes WHERE subject_uri = s.uri),
+                (SELECT count(*) FROM reposts WHERE subject_uri = s.uri),
+                (SELECT count(*) FROM posts WHERE reply_parent_uri = s.uri),
+                (SELECT count(*) FROM posts WHERE embed_record_uri = s.uri)
+            FROM unnest($1::text[]) AS s(uri)
+            ON CONFLICT (uri) DO UPDATE SET like_count = excluded.like_count, repost_count = excluded.repost_count,
+                reply_count = excluded.reply_count, quote_count = excluded.quote_count
+            WHERE (post_aggregates.like_count, post_aggregates.repost_count, post_aggregates.reply_count, post_aggregates.quote_count)
+                IS DISTINCT FROM (excluded.like_count, excluded.repost_count, excluded.reply_count, excluded.quote_count)
+            """, [touchedPosts.sorted()])
+    }
+
+    private func recomputeActorAggregates() throws {
+        guard !touchedActors.isEmpty else { return }
+        try connection.query("""
+            INSERT INTO actor_aggregates (did, followers_count, follows_count, posts_count)
+            SELECT s.did,
+                (SELECT count(*) FROM follows WHERE subject_did = s.did),
+                (SELECT count(*) FROM follows WHERE creator_did = s.did),
+                (SELECT count(*) FROM posts WHERE author_did = s.did)
+            FROM unnest($1::text[]) AS s(did)
+            ON CONFLICT (did) DO UPDATE SET followers_count = excluded.followers_count, follows_count = excluded.follows_count,
+                posts_count = excluded.posts_count
+            WHERE (actor_aggregates.followers_count, actor_aggregates.follows_count, actor_aggregates.posts_count)
+                IS DISTINCT FROM (excluded.followers_count, excluded.follows_count, excluded.posts_count)
+            """, [touchedActors.sorted()])
+    }
+}
+
+/// Column arrays of the feed items a batch inserts.
+struct FeedItemColumns {
+    var uri: [String] = [], cid: [String] = [], type: [String] = [], postURI: [String] = [], postAuthorDID: [String] = []
+    var originatorDID: [String] = [], sortAt: [Int64] = [], isReply: [Bool] = [], isSelfThread: [Bool] = [], hasMedia: [Bool] = []
+
+    mutating func append(uri: String, cid: String, type: String, postURI: String, postAuthorDID: String, originatorDID: String,
+                         sortAt: Int64, isReply: Bool, isSelfThread: Bool, hasMedia: Bool) {
+        self.uri.append(uri)
+        self.cid.append(cid)
+        self.type.append(type)
+        self.postURI.append(postURI)
+        self.postAuthorDID.append(postAuthorDID)
+        self.originatorDID.append(originatorDID)
+        self.sortAt.append(sortAt)
+        self.isReply.append(isReply)
+        self.isSelfThread.append(isSelfThread)
+        self.hasMedia.append(hasMedia)
+    }
+}
