@@ -1,8 +1,10 @@
 import Storage
 
 /// Writes one `BatchPlan` on a connection inside a transaction. Every step is one multi-row
-/// statement over `unnest`ed arrays; records are replaced (delete, then insert) so an update or a
-/// replay leaves exactly the rows the last operation implies.
+/// statement over `unnest`ed arrays. A record whose version (CID) changed is replaced with its
+/// derived rows (delete, then insert), so an update leaves exactly the rows the new version implies;
+/// an unchanged record is not touched at all, so a replay writes nothing. Only the subjects of rows
+/// actually written or removed are recounted.
 struct BatchWriter {
     let connection: PostgresConnection
     let plan: BatchPlan
@@ -94,7 +96,7 @@ struct BatchWriter {
                 profile_created_at = \(Self.ts("x.created_at"))
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
                 AS x(did, cid, record, display_name, description, avatar_cid, banner_cid, created_at)
-            WHERE a.did = x.did
+            WHERE a.did = x.did AND a.profile_cid IS DISTINCT FROM x.cid
             """, [
                 dids, NullableArray(rows.map { $0?.cid }), NullableArray(rows.map { $0?.record.rawJSON }),
                 NullableArray(rows.map { $0?.record.displayName }), NullableArray(rows.map { $0?.record.description }),
@@ -105,24 +107,43 @@ struct BatchWriter {
 
     // MARK: records
 
+    /// The upserts whose version (CID) is not the stored one, and the URIs to clear before writing:
+    /// deletes plus those upserts. A replayed, unchanged record is skipped entirely, so replays
+    /// write nothing and trigger no recounts.
+    private func versionsToWrite<Row>(table: String, changes: OrderedChanges<Row>, uri: (Row) -> String,
+                                      cid: (Row) -> String) throws -> (upserts: [Row], clear: [String]) {
+        let candidates = changes.upserts
+        var upserts: [Row] = []
+        if !candidates.isEmpty {
+            let result = try connection.query("""
+                SELECT x.uri FROM unnest($1::text[], $2::text[]) AS x(uri, cid)
+                WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.uri = x.uri AND t.cid = x.cid)
+                """, [candidates.map(uri), candidates.map(cid)])
+            let changed = Set(result.rows.compactMap { $0.string(0) })
+            upserts = candidates.filter { changed.contains(uri($0)) }
+        }
+        return (upserts, changes.deletedKeys + upserts.map(uri))
+    }
+
     private mutating func writePosts() throws {
         guard !plan.posts.isEmpty else { return }
-        let uris = plan.posts.keys
-        feedItemURIs += uris
-        notificationRecordURIs += uris
-        for uri in uris {
-            touchedPosts.insert(uri)
-            if let parsed = ATURI(uri) { touchedActors.insert(parsed.did) }
-        }
+        let (posts, clear) = try versionsToWrite(table: "posts", changes: plan.posts, uri: \.uri, cid: \.cid)
+        guard !clear.isEmpty else { return }
         let removed = try connection.query(
-            "DELETE FROM posts WHERE uri = ANY($1::text[]) RETURNING reply_parent_uri, embed_record_uri", [uris])
+            "DELETE FROM posts WHERE uri = ANY($1::text[]) RETURNING uri, author_did, reply_parent_uri, embed_record_uri", [clear])
         for row in removed.rows {
-            if let parent = row.string(0) { touchedPosts.insert(parent) }
-            if let quoted = row.string(1) { touchedPosts.insert(quoted) }
+            guard let uri = row.string(0) else { continue }
+            feedItemURIs.append(uri)
+            notificationRecordURIs.append(uri)
+            touchedPosts.insert(uri)
+            if let author = row.string(1) { touchedActors.insert(author) }
+            if let parent = row.string(2) { touchedPosts.insert(parent) }
+            if let quoted = row.string(3) { touchedPosts.insert(quoted) }
         }
-        let posts = plan.posts.upserts
         guard !posts.isEmpty else { return }
         for post in posts {
+            touchedPosts.insert(post.uri)
+            touchedActors.insert(post.authorDID)
             if let parent = post.record.reply?.parent.uri { touchedPosts.insert(parent.description) }
             if let quoted = post.record.embed?.record?.uri { touchedPosts.insert(quoted.description) }
             let reply = post.record.reply
@@ -155,14 +176,15 @@ struct BatchWriter {
     /// Likes and reposts: same shape; reposts also own a feed item.
     private mutating func writeSubjectRecords(table: String, changes: OrderedChanges<BatchPlan.SubjectRow>, reason: String) throws {
         guard !changes.isEmpty else { return }
-        let uris = changes.keys
-        notificationRecordURIs += uris
-        if reason == "repost" { feedItemURIs += uris }
-        let removed = try connection.query("DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING subject_uri", [uris])
+        let (rows, clear) = try versionsToWrite(table: table, changes: changes, uri: \.uri, cid: \.cid)
+        guard !clear.isEmpty else { return }
+        let removed = try connection.query("DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING uri, subject_uri", [clear])
         for row in removed.rows {
-            if let subject = row.string(0) { touchedPosts.insert(subject) }
+            guard let uri = row.string(0) else { continue }
+            notificationRecordURIs.append(uri)
+            if reason == "repost" { feedItemURIs.append(uri) }
+            if let subject = row.string(1) { touchedPosts.insert(subject) }
         }
-        let rows = changes.upserts
         guard !rows.isEmpty else { return }
         for row in rows {
             touchedPosts.insert(row.subject.uri.description)
@@ -184,32 +206,39 @@ struct BatchWriter {
 
     private mutating func writeFollows() throws {
         guard !plan.follows.isEmpty else { return }
-        notificationRecordURIs += plan.follows.keys
-        try writeGraphRecords(table: "follows", changes: plan.follows) { row in
+        var inserted: [BatchPlan.GraphRow] = []
+        var removed: [(uri: String, creator: String, subject: String)] = []
+        try writeGraphRecords(table: "follows", changes: plan.follows, inserted: { inserted = $0 }, removed: { removed = $0 })
+        for row in removed {
+            notificationRecordURIs.append(row.uri)
+            touchedActors.insert(row.creator)
+            touchedActors.insert(row.subject)
+        }
+        for row in inserted {
             touchedActors.insert(row.creatorDID)
             touchedActors.insert(row.subjectDID)
             if let notification = NotificationRules.forFollow(row) { notifications.append(notification) }
-        } removed: { creator, subject in
-            touchedActors.insert(creator)
-            touchedActors.insert(subject)
         }
     }
 
     private func writeBlocks() throws {
         guard !plan.blocks.isEmpty else { return }
-        try writeGraphRecords(table: "blocks", changes: plan.blocks, inserted: { _ in }, removed: { _, _ in })
+        try writeGraphRecords(table: "blocks", changes: plan.blocks, inserted: { _ in }, removed: { _ in })
     }
 
     private func writeGraphRecords(table: String, changes: OrderedChanges<BatchPlan.GraphRow>,
-                                   inserted: (BatchPlan.GraphRow) -> Void, removed: (String, String) -> Void) throws {
+                                   inserted: ([BatchPlan.GraphRow]) -> Void,
+                                   removed: ([(uri: String, creator: String, subject: String)]) -> Void) throws {
+        let (rows, clear) = try versionsToWrite(table: table, changes: changes, uri: \.uri, cid: \.cid)
+        guard !clear.isEmpty else { return }
         let result = try connection.query(
-            "DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING creator_did, subject_did", [changes.keys])
-        for row in result.rows {
-            if let creator = row.string(0), let subject = row.string(1) { removed(creator, subject) }
-        }
-        let rows = changes.upserts
+            "DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING uri, creator_did, subject_did", [clear])
+        removed(result.rows.compactMap { row in
+            guard let uri = row.string(0), let creator = row.string(1), let subject = row.string(2) else { return nil }
+            return (uri, creator, subject)
+        })
         guard !rows.isEmpty else { return }
-        rows.forEach(inserted)
+        inserted(rows)
         try connection.query("""
             INSERT INTO \(table) (uri, cid, creator_did, subject_did, created_at, indexed_at)
             SELECT uri, cid, creator_did, subject_did, \(Self.ts("created_at")), \(Self.ts("indexed_at"))
@@ -222,22 +251,27 @@ struct BatchWriter {
     // MARK: derived rows
 
     private func writeFeedItems() throws {
-        guard !feedItemURIs.isEmpty else { return }
-        try connection.query("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [feedItemURIs])
+        if !feedItemURIs.isEmpty {
+            try connection.query("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [feedItemURIs])
+        }
         guard !feedItems.uri.isEmpty else { return }
         try connection.query("""
             INSERT INTO feed_items (uri, cid, type, post_uri, post_author_did, originator_did, sort_at, is_reply, is_self_thread, has_media)
             SELECT uri, cid, type, post_uri, post_author_did, originator_did, \(Self.ts("sort_at")), is_reply, is_self_thread, has_media
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bool[], $9::bool[], $10::bool[])
                 AS x(uri, cid, type, post_uri, post_author_did, originator_did, sort_at, is_reply, is_self_thread, has_media)
+            ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, type = excluded.type, post_uri = excluded.post_uri,
+                post_author_did = excluded.post_author_did, originator_did = excluded.originator_did, sort_at = excluded.sort_at,
+                is_reply = excluded.is_reply, is_self_thread = excluded.is_self_thread, has_media = excluded.has_media
             """, [feedItems.uri, feedItems.cid, feedItems.type, feedItems.postURI, feedItems.postAuthorDID, feedItems.originatorDID,
                   feedItems.sortAt, feedItems.isReply, feedItems.isSelfThread, feedItems.hasMedia])
     }
 
     /// A record's notifications are replaced with what its current version causes (none once deleted).
     private func writeNotifications() throws {
-        guard !notificationRecordURIs.isEmpty else { return }
-        try connection.query("DELETE FROM notifications WHERE record_uri = ANY($1::text[])", [notificationRecordURIs])
+        if !notificationRecordURIs.isEmpty {
+            try connection.query("DELETE FROM notifications WHERE record_uri = ANY($1::text[])", [notificationRecordURIs])
+        }
         guard !notifications.isEmpty else { return }
         let rows = notifications
         try connection.query("""
@@ -245,6 +279,8 @@ struct BatchWriter {
             SELECT recipient_did, record_uri, record_cid, author_did, reason, reason_subject, \(Self.ts("sort_at"))
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
                 AS x(recipient_did, record_uri, record_cid, author_did, reason, reason_subject, sort_at)
+            ON CONFLICT (recipient_did, record_uri) DO UPDATE SET record_cid = excluded.record_cid, author_did = excluded.author_did,
+                reason = excluded.reason, reason_subject = excluded.reason_subject, sort_at = excluded.sort_at
             """, [rows.map(\.recipientDID), rows.map(\.recordURI), rows.map(\.recordCID), rows.map(\.authorDID), rows.map(\.reason),
                   NullableArray(rows.map(\.reasonSubject)), rows.map(\.sortAt)])
     }
