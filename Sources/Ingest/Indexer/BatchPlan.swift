@@ -56,8 +56,6 @@ struct BatchPlan {
     var reposts = OrderedChanges<SubjectRow>()
     var follows = OrderedChanges<GraphRow>()
     var blocks = OrderedChanges<GraphRow>()
-    /// The highest event time in the batch (the cursor written with it).
-    var maxTimeMicroseconds: Int64 = 0
 
     init(events: [JetstreamEvent]) {
         for event in events { add(event) }
@@ -86,7 +84,6 @@ struct BatchPlan {
             see(event.did, at: indexedAt)
             addCommit(operation, collection: collection, event: event, indexedAt: indexedAt)
         }
-        maxTimeMicroseconds = max(maxTimeMicroseconds, event.timeMicroseconds)
     }
 
     mutating func addCommit(_ operation: CommitOperation, collection: IndexedCollection, event: JetstreamEvent, indexedAt: Int64) {
@@ -129,10 +126,6 @@ struct BatchPlan {
             // Only the `self` record is the account's profile.
             if operation.rkey == "self" { profiles.set(event.did, .upsert(ProfileRow(cid: cid, record: profile))) }
         }
-    }
-
-    var isEmpty: Bool {
-        actorsSeen.isEmpty && maxTimeMicroseconds == 0
     }
 }
 
