@@ -97,3 +97,19 @@ struct BatchOrderingTests {
         }
     }
 }
+
+@Suite("post versions", .serialized)
+struct PostVersionTests {
+    @Test("an older version of a post arriving after a newer one does not replace it")
+    func olderVersionIgnored() throws {
+        let harness = try IngestHarness("ingest_post_versions")
+        let bob = BatchOrderingTests.bob
+        let base = BatchOrderingTests.base
+        try harness.apply([EventLines.post(bob, "3p", time: base + 10, text: "v2", operation: "update")])
+        try harness.apply([EventLines.post(bob, "3p", time: base, text: "v1")])
+        #expect(try harness.strings("SELECT text FROM posts") == ["v2"])
+        try harness.apply([EventLines.post(bob, "3p", time: base + 20, text: "v3", operation: "update")])
+        #expect(try harness.strings("SELECT text FROM posts") == ["v3"])
+        #expect(try harness.int("SELECT count(*) FROM feed_items") == 1)
+    }
+}

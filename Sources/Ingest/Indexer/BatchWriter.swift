@@ -109,16 +109,25 @@ struct BatchWriter {
 
     /// The upserts whose version (CID) is not the stored one, and the URIs to clear before writing:
     /// deletes plus those upserts. A replayed, unchanged record is skipped entirely, so replays
-    /// write nothing and trigger no recounts.
-    private func versionsToWrite<Row>(table: String, changes: OrderedChanges<Row>, uri: (Row) -> String,
-                                      cid: (Row) -> String) throws -> (upserts: [Row], clear: [String]) {
+    /// write nothing and trigger no recounts. With `commitTime` (posts store theirs), a version
+    /// older than the stored one is skipped too, so a late-arriving create never undoes an update.
+    private func versionsToWrite<Row>(table: String, changes: OrderedChanges<Row>, uri: (Row) -> String, cid: (Row) -> String,
+                                      commitTime: ((Row) -> Int64)? = nil) throws -> (upserts: [Row], clear: [String]) {
         let candidates = changes.upserts
         var upserts: [Row] = []
         if !candidates.isEmpty {
-            let result = try connection.query("""
-                SELECT x.uri FROM unnest($1::text[], $2::text[]) AS x(uri, cid)
-                WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.uri = x.uri AND t.cid = x.cid)
-                """, [candidates.map(uri), candidates.map(cid)])
+            let result: QueryResult
+            if let commitTime {
+                result = try connection.query("""
+                    SELECT x.uri FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(uri, cid, time_us)
+                    WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.uri = x.uri AND (t.cid = x.cid OR t.commit_time_us > x.time_us))
+                    """, [candidates.map(uri), candidates.map(cid), candidates.map(commitTime)])
+            } else {
+                result = try connection.query("""
+                    SELECT x.uri FROM unnest($1::text[], $2::text[]) AS x(uri, cid)
+                    WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.uri = x.uri AND t.cid = x.cid)
+                    """, [candidates.map(uri), candidates.map(cid)])
+            }
             let changed = Set(result.rows.compactMap { $0.string(0) })
             upserts = candidates.filter { changed.contains(uri($0)) }
         }
@@ -127,7 +136,8 @@ struct BatchWriter {
 
     private mutating func writePosts() throws {
         guard !plan.posts.isEmpty else { return }
-        let (posts, clear) = try versionsToWrite(table: "posts", changes: plan.posts, uri: \.uri, cid: \.cid)
+        let (posts, clear) = try versionsToWrite(table: "posts", changes: plan.posts, uri: \.uri, cid: \.cid,
+                                                 commitTime: \.timeMicroseconds)
         guard !clear.isEmpty else { return }
         let removed = try connection.query(
             "DELETE FROM posts WHERE uri = ANY($1::text[]) RETURNING uri, author_did, reply_parent_uri, embed_record_uri", [clear])
