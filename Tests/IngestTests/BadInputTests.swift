@@ -55,6 +55,17 @@ struct BadInputTests {
         #expect(try harness.strings("SELECT to_char(sort_at, 'YYYY-MM-DD HH24:MI:SS.US') FROM feed_items WHERE uri LIKE '%3future'") == ["2026-07-04 14:38:08.000000"])
     }
 
+    @Test("texts with quotes, backslashes, braces, commas, NULL words and emoji are stored exactly")
+    func awkwardText() throws {
+        let harness = try IngestHarness("ingest_awkward_text")
+        let texts = [#"he said "hi", {x,y}"#, #"back\slash \"#, "NULL", "", "🌱 é 日本", "line\nbreak\ttab"]
+        try harness.apply(texts.enumerated().map { index, text in
+            EventLines.post(Self.bob, "3t\(index)", time: Self.base + Int64(index), text: text)
+        })
+        #expect(try harness.strings("SELECT text FROM posts ORDER BY uri") == texts)
+        #expect(try harness.strings("SELECT record->>'text' FROM posts ORDER BY uri") == texts)
+    }
+
     @Test("the cursor is written with its batch and only moves forward")
     func cursor() throws {
         let harness = try IngestHarness("ingest_cursor")

@@ -3,7 +3,7 @@ import Foundation
 /// Reads newline-delimited lines from a file descriptor in large chunks (files or stdin).
 public final class JSONLineReader {
     private let handle: FileHandle
-    private var buffer = Data()
+    private var buffer: [UInt8] = []
     private var position = 0
     private var finished = false
     private let chunkSize: Int
@@ -30,26 +30,35 @@ public final class JSONLineReader {
     /// The next line without its terminator (a trailing `\r` is dropped), or nil at the end.
     public func nextLine() throws -> Data? {
         while true {
-            if let newline = buffer[position...].firstIndex(of: 0x0A) {
-                var end = newline
-                if end > position, buffer[end - 1] == 0x0D { end -= 1 }
-                let line = buffer[position..<end]
+            let start = position
+            let newline: Int? = buffer.withUnsafeBufferPointer { bytes in
+                guard start < bytes.count, let base = bytes.baseAddress,
+                      let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+                return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            }
+            if let newline {
                 position = newline + 1
                 lineNumber += 1
-                return Data(line)
+                return line(from: start, to: newline)
             }
             if finished {
-                guard position < buffer.count else { return nil }
-                let line = buffer[position...]
+                guard start < buffer.count else { return nil }
                 position = buffer.count
                 lineNumber += 1
-                return Data(line)
+                return line(from: start, to: buffer.count)
             }
             let chunk = try handle.read(upToCount: chunkSize) ?? Data()
             if chunk.isEmpty { finished = true }
-            buffer = Data(buffer[position...]) + chunk
+            buffer.removeSubrange(0..<start)
+            buffer.append(contentsOf: chunk)
             position = 0
         }
+    }
+
+    private func line(from start: Int, to end: Int) -> Data {
+        var end = end
+        if end > start, buffer[end - 1] == 0x0D { end -= 1 }
+        return buffer.withUnsafeBufferPointer { Data(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 }
 

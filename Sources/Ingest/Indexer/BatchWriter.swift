@@ -24,6 +24,19 @@ struct BatchWriter {
 
     static let ts = SQLFragment.timestamp
 
+    /// Runs a statement, sending array parameters with the indexer's fast array encoders.
+    @discardableResult
+    private func execute(_ sql: String, _ parameters: [PostgresBindable]) throws -> QueryResult {
+        try connection.query(sql, parameters.map { parameter -> PostgresBindable in
+            switch parameter {
+            case let strings as [String]: return TextArray(strings)
+            case let numbers as [Int64]: return ScalarArray(numbers)
+            case let flags as [Bool]: return ScalarArray(flags)
+            default: return parameter
+            }
+        })
+    }
+
     func write() throws {
         var writer = self
         try writer.writeAll()
@@ -52,7 +65,7 @@ struct BatchWriter {
     private func writeActorsSeen() throws {
         guard !plan.actorsSeen.isEmpty else { return }
         let dids = plan.actorsSeen.keys.sorted()
-        try connection.query("""
+        try execute("""
             INSERT INTO actors (did, indexed_at)
             SELECT did, \(Self.ts("seen")) FROM unnest($1::text[], $2::bigint[]) AS x(did, seen)
             ON CONFLICT (did) DO UPDATE SET indexed_at = excluded.indexed_at
@@ -64,22 +77,22 @@ struct BatchWriter {
     private func writeIdentities() throws {
         guard !plan.identities.isEmpty else { return }
         let dids = plan.identities.keys.sorted()
-        try connection.query("""
+        try execute("""
             UPDATE actors a SET handle = coalesce(x.handle, a.handle), identity_time_us = x.time_us
             FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(did, handle, time_us)
             WHERE a.did = x.did AND (a.identity_time_us IS NULL OR a.identity_time_us < x.time_us)
-            """, [dids, NullableArray(dids.map { plan.identities[$0]!.handle }), dids.map { plan.identities[$0]!.timeMicroseconds }])
+            """, [dids, TextArray(dids.map { plan.identities[$0]!.handle }), dids.map { plan.identities[$0]!.timeMicroseconds }])
     }
 
     private func writeAccounts() throws {
         guard !plan.accounts.isEmpty else { return }
         let dids = plan.accounts.keys.sorted()
         let rows = dids.map { plan.accounts[$0]! }
-        try connection.query("""
+        try execute("""
             UPDATE actors a SET is_active = x.active, status = x.status, account_time_us = x.time_us
             FROM unnest($1::text[], $2::bool[], $3::text[], $4::bigint[]) AS x(did, active, status, time_us)
             WHERE a.did = x.did AND (a.account_time_us IS NULL OR a.account_time_us < x.time_us)
-            """, [dids, rows.map(\.active), NullableArray(rows.map(\.status)), rows.map(\.timeMicroseconds)])
+            """, [dids, rows.map(\.active), TextArray(rows.map(\.status)), rows.map(\.timeMicroseconds)])
     }
 
     /// A profile create/update sets the profile columns; a delete clears them.
@@ -90,7 +103,7 @@ struct BatchWriter {
             if case .upsert(let row) = plan.profiles.changes[did] { return row }
             return nil
         }
-        try connection.query("""
+        try execute("""
             UPDATE actors a SET profile_cid = x.cid, profile_record = x.record::jsonb, display_name = x.display_name,
                 description = x.description, avatar_cid = x.avatar_cid, banner_cid = x.banner_cid,
                 profile_created_at = \(Self.ts("x.created_at"))
@@ -98,10 +111,10 @@ struct BatchWriter {
                 AS x(did, cid, record, display_name, description, avatar_cid, banner_cid, created_at)
             WHERE a.did = x.did AND a.profile_cid IS DISTINCT FROM x.cid
             """, [
-                dids, NullableArray(rows.map { $0?.cid }), NullableArray(rows.map { $0?.record.rawJSON }),
-                NullableArray(rows.map { $0?.record.displayName }), NullableArray(rows.map { $0?.record.description }),
-                NullableArray(rows.map { $0?.record.avatarCID }), NullableArray(rows.map { $0?.record.bannerCID }),
-                NullableArray(rows.map { $0?.record.createdAtMilliseconds }),
+                dids, TextArray(rows.map { $0?.cid }), TextArray(rows.map { $0?.record.rawJSON }),
+                TextArray(rows.map { $0?.record.displayName }), TextArray(rows.map { $0?.record.description }),
+                TextArray(rows.map { $0?.record.avatarCID }), TextArray(rows.map { $0?.record.bannerCID }),
+                ScalarArray(rows.map { $0?.record.createdAtMilliseconds }),
             ])
     }
 
@@ -118,12 +131,12 @@ struct BatchWriter {
         if !candidates.isEmpty {
             let result: QueryResult
             if let commitTime {
-                result = try connection.query("""
+                result = try execute("""
                     SELECT x.uri FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(uri, cid, time_us)
                     WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.uri = x.uri AND (t.cid = x.cid OR t.commit_time_us > x.time_us))
                     """, [candidates.map(uri), candidates.map(cid), candidates.map(commitTime)])
             } else {
-                result = try connection.query("""
+                result = try execute("""
                     SELECT x.uri FROM unnest($1::text[], $2::text[]) AS x(uri, cid)
                     WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.uri = x.uri AND t.cid = x.cid)
                     """, [candidates.map(uri), candidates.map(cid)])
@@ -139,7 +152,7 @@ struct BatchWriter {
         let (posts, clear) = try versionsToWrite(table: "posts", changes: plan.posts, uri: \.uri, cid: \.cid,
                                                  commitTime: \.timeMicroseconds)
         guard !clear.isEmpty else { return }
-        let removed = try connection.query(
+        let removed = try execute(
             "DELETE FROM posts WHERE uri = ANY($1::text[]) RETURNING uri, author_did, reply_parent_uri, embed_record_uri", [clear])
         for row in removed.rows {
             guard let uri = row.string(0) else { continue }
@@ -164,7 +177,7 @@ struct BatchWriter {
                              isSelfThread: isSelfThread, hasMedia: post.record.embed?.hasMedia ?? false)
             notifications += NotificationRules.forPost(post)
         }
-        try connection.query("""
+        try execute("""
             INSERT INTO posts (uri, cid, author_did, record, text, reply_root_uri, reply_root_cid, reply_parent_uri,
                 reply_parent_cid, embed_type, embed_record_uri, has_media, created_at, indexed_at, sort_at, commit_time_us)
             SELECT uri, cid, author_did, record::jsonb, text, root_uri, root_cid, parent_uri, parent_cid, embed_type, embed_uri,
@@ -175,9 +188,9 @@ struct BatchWriter {
                      has_media, created_at, indexed_at, time_us)
             """, [
                 posts.map(\.uri), posts.map(\.cid), posts.map(\.authorDID), posts.map(\.record.rawJSON), posts.map(\.record.text),
-                NullableArray(posts.map { $0.record.reply?.root.uri.description }), NullableArray(posts.map { $0.record.reply?.root.cid }),
-                NullableArray(posts.map { $0.record.reply?.parent.uri.description }), NullableArray(posts.map { $0.record.reply?.parent.cid }),
-                NullableArray(posts.map { $0.record.embed?.type }), NullableArray(posts.map { $0.record.embed?.record?.uri.description }),
+                TextArray(posts.map { $0.record.reply?.root.uri.description }), TextArray(posts.map { $0.record.reply?.root.cid }),
+                TextArray(posts.map { $0.record.reply?.parent.uri.description }), TextArray(posts.map { $0.record.reply?.parent.cid }),
+                TextArray(posts.map { $0.record.embed?.type }), TextArray(posts.map { $0.record.embed?.record?.uri.description }),
                 posts.map { $0.record.embed?.hasMedia ?? false }, posts.map(\.createdAt), posts.map(\.indexedAt),
                 posts.map(\.timeMicroseconds),
             ])
@@ -188,7 +201,7 @@ struct BatchWriter {
         guard !changes.isEmpty else { return }
         let (rows, clear) = try versionsToWrite(table: table, changes: changes, uri: \.uri, cid: \.cid)
         guard !clear.isEmpty else { return }
-        let removed = try connection.query("DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING uri, subject_uri", [clear])
+        let removed = try execute("DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING uri, subject_uri", [clear])
         for row in removed.rows {
             guard let uri = row.string(0) else { continue }
             notificationRecordURIs.append(uri)
@@ -205,7 +218,7 @@ struct BatchWriter {
                                  sortAt: min(row.createdAt, row.indexedAt), isReply: false, isSelfThread: false, hasMedia: false)
             }
         }
-        try connection.query("""
+        try execute("""
             INSERT INTO \(table) (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at)
             SELECT uri, cid, author_did, subject_uri, subject_cid, \(Self.ts("created_at")), \(Self.ts("indexed_at"))
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
@@ -241,7 +254,7 @@ struct BatchWriter {
                                    removed: ([(uri: String, creator: String, subject: String)]) -> Void) throws {
         let (rows, clear) = try versionsToWrite(table: table, changes: changes, uri: \.uri, cid: \.cid)
         guard !clear.isEmpty else { return }
-        let result = try connection.query(
+        let result = try execute(
             "DELETE FROM \(table) WHERE uri = ANY($1::text[]) RETURNING uri, creator_did, subject_did", [clear])
         removed(result.rows.compactMap { row in
             guard let uri = row.string(0), let creator = row.string(1), let subject = row.string(2) else { return nil }
@@ -249,7 +262,7 @@ struct BatchWriter {
         })
         guard !rows.isEmpty else { return }
         inserted(rows)
-        try connection.query("""
+        try execute("""
             INSERT INTO \(table) (uri, cid, creator_did, subject_did, created_at, indexed_at)
             SELECT uri, cid, creator_did, subject_did, \(Self.ts("created_at")), \(Self.ts("indexed_at"))
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
@@ -262,10 +275,10 @@ struct BatchWriter {
 
     private func writeFeedItems() throws {
         if !feedItemURIs.isEmpty {
-            try connection.query("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [feedItemURIs])
+            try execute("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [feedItemURIs])
         }
         guard !feedItems.uri.isEmpty else { return }
-        try connection.query("""
+        try execute("""
             INSERT INTO feed_items (uri, cid, type, post_uri, post_author_did, originator_did, sort_at, is_reply, is_self_thread, has_media)
             SELECT uri, cid, type, post_uri, post_author_did, originator_did, \(Self.ts("sort_at")), is_reply, is_self_thread, has_media
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bool[], $9::bool[], $10::bool[])
@@ -280,11 +293,11 @@ struct BatchWriter {
     /// A record's notifications are replaced with what its current version causes (none once deleted).
     private func writeNotifications() throws {
         if !notificationRecordURIs.isEmpty {
-            try connection.query("DELETE FROM notifications WHERE record_uri = ANY($1::text[])", [notificationRecordURIs])
+            try execute("DELETE FROM notifications WHERE record_uri = ANY($1::text[])", [notificationRecordURIs])
         }
         guard !notifications.isEmpty else { return }
         let rows = notifications
-        try connection.query("""
+        try execute("""
             INSERT INTO notifications (recipient_did, record_uri, record_cid, author_did, reason, reason_subject, sort_at)
             SELECT recipient_did, record_uri, record_cid, author_did, reason, reason_subject, \(Self.ts("sort_at"))
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
@@ -292,7 +305,7 @@ struct BatchWriter {
             ON CONFLICT (recipient_did, record_uri) DO UPDATE SET record_cid = excluded.record_cid, author_did = excluded.author_did,
                 reason = excluded.reason, reason_subject = excluded.reason_subject, sort_at = excluded.sort_at
             """, [rows.map(\.recipientDID), rows.map(\.recordURI), rows.map(\.recordCID), rows.map(\.authorDID), rows.map(\.reason),
-                  NullableArray(rows.map(\.reasonSubject)), rows.map(\.sortAt)])
+                  TextArray(rows.map(\.reasonSubject)), rows.map(\.sortAt)])
     }
 
     // MARK: aggregates
@@ -301,7 +314,7 @@ struct BatchWriter {
     /// (a like stored before its post is counted; the row exists before the post does).
     private func recomputePostAggregates() throws {
         guard !touchedPosts.isEmpty else { return }
-        try connection.query("""
+        try execute("""
             INSERT INTO post_aggregates (uri, like_count, repost_count, reply_count, quote_count)
             SELECT s.uri,
                 (SELECT count(*) FROM likes WHERE subject_uri = s.uri),
@@ -318,7 +331,7 @@ struct BatchWriter {
 
     private func recomputeActorAggregates() throws {
         guard !touchedActors.isEmpty else { return }
-        try connection.query("""
+        try execute("""
             INSERT INTO actor_aggregates (did, followers_count, follows_count, posts_count)
             SELECT s.did,
                 (SELECT count(*) FROM follows WHERE subject_did = s.did),

@@ -8,6 +8,9 @@ public final class Indexer: @unchecked Sendable {
     public let pool: ConnectionPool
     let logger: Logger
 
+    /// Arbitrary constant: the advisory lock that serialises indexer transactions.
+    static let writerLockKey: Int64 = 7_245_110_002
+
     public init(pool: ConnectionPool, logger: Logger = Logger(label: "appview.ingest.indexer")) {
         self.pool = pool
         self.logger = logger
@@ -18,6 +21,10 @@ public final class Indexer: @unchecked Sendable {
     public func apply(_ events: [JetstreamEvent], cursor: IngestCursor? = nil) throws {
         let plan = BatchPlan(events: events)
         try pool.withTransaction { connection in
+            // Aggregates are recounted from the rows this transaction sees; two writers counting
+            // concurrently could each miss the other's uncommitted rows. One writer at a time keeps
+            // counts exact even when a live consumer and an import run together.
+            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
             try BatchWriter(connection: connection, plan: plan).write()
             if let cursor { try Self.writeCursor(cursor, connection) }
         }
