@@ -9,9 +9,8 @@ struct BatchWriter {
     let connection: PostgresConnection
     let plan: BatchPlan
 
-    /// Subjects whose aggregates must be recomputed after the batch.
-    private var touchedPosts = Set<String>()
-    private var touchedActors = Set<String>()
+    /// Subjects whose counts the batch may have changed, per count: only those are recounted.
+    private var recount = Recount()
     private var feedItemURIs: [String] = []
     private var feedItems = FeedItemColumns()
     private var notificationRecordURIs: [String] = []
@@ -54,8 +53,7 @@ struct BatchWriter {
         try writeBlocks()
         try writeFeedItems()
         try writeNotifications()
-        try recomputePostAggregates()
-        try recomputeActorAggregates()
+        try recomputeAggregates()
     }
 
     // MARK: actors
@@ -158,17 +156,15 @@ struct BatchWriter {
             guard let uri = row.string(0) else { continue }
             feedItemURIs.append(uri)
             notificationRecordURIs.append(uri)
-            touchedPosts.insert(uri)
-            if let author = row.string(1) { touchedActors.insert(author) }
-            if let parent = row.string(2) { touchedPosts.insert(parent) }
-            if let quoted = row.string(3) { touchedPosts.insert(quoted) }
+            if let author = row.string(1) { recount.postsOf.insert(author) }
+            if let parent = row.string(2) { recount.repliesTo.insert(parent) }
+            if let quoted = row.string(3) { recount.quotesOf.insert(quoted) }
         }
         guard !posts.isEmpty else { return }
         for post in posts {
-            touchedPosts.insert(post.uri)
-            touchedActors.insert(post.authorDID)
-            if let parent = post.record.reply?.parent.uri { touchedPosts.insert(parent.description) }
-            if let quoted = post.record.embed?.record?.uri { touchedPosts.insert(quoted.description) }
+            recount.postsOf.insert(post.authorDID)
+            if let parent = post.record.reply?.parent.uri { recount.repliesTo.insert(parent.description) }
+            if let quoted = post.record.embed?.record?.uri { recount.quotesOf.insert(quoted.description) }
             let reply = post.record.reply
             let isReply = reply != nil
             let isSelfThread = reply.map { $0.parent.uri.did == post.authorDID && $0.root.uri.did == post.authorDID } ?? false
@@ -206,11 +202,13 @@ struct BatchWriter {
             guard let uri = row.string(0) else { continue }
             notificationRecordURIs.append(uri)
             if reason == "repost" { feedItemURIs.append(uri) }
-            if let subject = row.string(1) { touchedPosts.insert(subject) }
+            if let subject = row.string(1) {
+                if reason == "like" { recount.likesOf.insert(subject) } else { recount.repostsOf.insert(subject) }
+            }
         }
         guard !rows.isEmpty else { return }
         for row in rows {
-            touchedPosts.insert(row.subject.uri.description)
+            if reason == "like" { recount.likesOf.insert(row.subject.uri.description) } else { recount.repostsOf.insert(row.subject.uri.description) }
             if let notification = NotificationRules.forSubjectRecord(row, reason: reason) { notifications.append(notification) }
             if reason == "repost", row.subject.uri.collection == IndexedCollection.post.rawValue {
                 feedItems.append(uri: row.uri, cid: row.cid, type: "repost", postURI: row.subject.uri.description,
@@ -234,12 +232,12 @@ struct BatchWriter {
         try writeGraphRecords(table: "follows", changes: plan.follows, inserted: { inserted = $0 }, removed: { removed = $0 })
         for row in removed {
             notificationRecordURIs.append(row.uri)
-            touchedActors.insert(row.creator)
-            touchedActors.insert(row.subject)
+            recount.followsOf.insert(row.creator)
+            recount.followersOf.insert(row.subject)
         }
         for row in inserted {
-            touchedActors.insert(row.creatorDID)
-            touchedActors.insert(row.subjectDID)
+            recount.followsOf.insert(row.creatorDID)
+            recount.followersOf.insert(row.subjectDID)
             if let notification = NotificationRules.forFollow(row) { notifications.append(notification) }
         }
     }
@@ -311,39 +309,44 @@ struct BatchWriter {
     // MARK: aggregates
 
     /// Counted from the live rows, never incremented: exact under replays and any arrival order
-    /// (a like stored before its post is counted; the row exists before the post does).
-    private func recomputePostAggregates() throws {
-        guard !touchedPosts.isEmpty else { return }
-        try execute("""
-            INSERT INTO post_aggregates (uri, like_count, repost_count, reply_count, quote_count)
-            SELECT s.uri,
-                (SELECT count(*) FROM likes WHERE subject_uri = s.uri),
-                (SELECT count(*) FROM reposts WHERE subject_uri = s.uri),
-                (SELECT count(*) FROM posts WHERE reply_parent_uri = s.uri),
-                (SELECT count(*) FROM posts WHERE embed_record_uri = s.uri)
-            FROM unnest($1::text[]) AS s(uri)
-            ON CONFLICT (uri) DO UPDATE SET like_count = excluded.like_count, repost_count = excluded.repost_count,
-                reply_count = excluded.reply_count, quote_count = excluded.quote_count
-            WHERE (post_aggregates.like_count, post_aggregates.repost_count, post_aggregates.reply_count, post_aggregates.quote_count)
-                IS DISTINCT FROM (excluded.like_count, excluded.repost_count, excluded.reply_count, excluded.quote_count)
-            """, [touchedPosts.sorted()])
+    /// (a like stored before its post is counted; the aggregate row exists before the post does).
+    /// Each count is recounted only for the subjects whose rows of that kind the batch changed;
+    /// a subject never counted has no row (readers treat a missing row as zeros).
+    private func recomputeAggregates() throws {
+        for (column, table, key, subjects) in [
+            ("like_count", "likes", "subject_uri", recount.likesOf), ("repost_count", "reposts", "subject_uri", recount.repostsOf),
+            ("reply_count", "posts", "reply_parent_uri", recount.repliesTo), ("quote_count", "posts", "embed_record_uri", recount.quotesOf),
+        ] where !subjects.isEmpty {
+            try upsertCount(aggregates: "post_aggregates", id: "uri", column: column, table: table, key: key, subjects: subjects)
+        }
+        for (column, key, subjects) in [
+            ("followers_count", "subject_did", recount.followersOf), ("follows_count", "creator_did", recount.followsOf),
+        ] where !subjects.isEmpty {
+            try upsertCount(aggregates: "actor_aggregates", id: "did", column: column, table: "follows", key: key, subjects: subjects)
+        }
+        if !recount.postsOf.isEmpty {
+            try upsertCount(aggregates: "actor_aggregates", id: "did", column: "posts_count", table: "posts", key: "author_did",
+                            subjects: recount.postsOf)
+        }
     }
 
-    private func recomputeActorAggregates() throws {
-        guard !touchedActors.isEmpty else { return }
+    /// `aggregates.column` := count of `table` rows whose `key` is the subject, for each subject.
+    /// Names are constants of this file, never input.
+    private func upsertCount(aggregates: String, id: String, column: String, table: String, key: String, subjects: Set<String>) throws {
         try execute("""
-            INSERT INTO actor_aggregates (did, followers_count, follows_count, posts_count)
-            SELECT s.did,
-                (SELECT count(*) FROM follows WHERE subject_did = s.did),
-                (SELECT count(*) FROM follows WHERE creator_did = s.did),
-                (SELECT count(*) FROM posts WHERE author_did = s.did)
-            FROM unnest($1::text[]) AS s(did)
-            ON CONFLICT (did) DO UPDATE SET followers_count = excluded.followers_count, follows_count = excluded.follows_count,
-                posts_count = excluded.posts_count
-            WHERE (actor_aggregates.followers_count, actor_aggregates.follows_count, actor_aggregates.posts_count)
-                IS DISTINCT FROM (excluded.followers_count, excluded.follows_count, excluded.posts_count)
-            """, [touchedActors.sorted()])
+            INSERT INTO \(aggregates) (\(id), \(column))
+            SELECT s.subject, (SELECT count(*) FROM \(table) WHERE \(key) = s.subject)
+            FROM unnest($1::text[]) AS s(subject)
+            ON CONFLICT (\(id)) DO UPDATE SET \(column) = excluded.\(column)
+            WHERE \(aggregates).\(column) <> excluded.\(column)
+            """, [subjects.sorted()])
     }
+}
+
+/// The subjects whose counts a batch may have changed, by count.
+struct Recount {
+    var likesOf = Set<String>(), repostsOf = Set<String>(), repliesTo = Set<String>(), quotesOf = Set<String>()
+    var followersOf = Set<String>(), followsOf = Set<String>(), postsOf = Set<String>()
 }
 
 /// Column arrays of the feed items a batch inserts.
