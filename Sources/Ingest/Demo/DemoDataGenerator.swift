@@ -48,6 +48,8 @@ public struct DemoDataGenerator {
     var followed = Set<String>()
     var emitted = 0
 
+    /// `actorCount` accounts (handles `alice.demo`, `bob.demo`, … then `alice2.demo`, …); the same
+    /// seed always yields the same events.
     public init(actorCount: Int, seed: UInt64) {
         self.actorCount = actorCount
         random = SplitMix64(seed: seed)

@@ -11,6 +11,7 @@ public final class Indexer: @unchecked Sendable {
     /// Arbitrary constant: the advisory lock that serialises indexer transactions.
     static let writerLockKey: Int64 = 7_245_110_002
 
+    /// An indexer writing through `pool` (one connection per `apply`).
     public init(pool: ConnectionPool, logger: Logger = Logger(label: "appview.ingest.indexer")) {
         self.pool = pool
         self.logger = logger
