@@ -1,0 +1,72 @@
+import Foundation
+@testable import Ingest
+import Storage
+import TestSupport
+
+/// A migrated test database with an indexer, and helpers to feed lines and read rows back.
+final class IngestHarness {
+    let database: TestDatabase
+    let indexer: Indexer
+
+    init(_ name: String) throws {
+        database = try TestDatabase(name: name)
+        indexer = Indexer(pool: database.pool)
+    }
+
+    var pool: ConnectionPool { database.pool }
+
+    static var corpusURL: URL {
+        TestDatabase.fixturesDirectory().appendingPathComponent("firehose-2026-07-04/expected_v1.jsonl")
+    }
+
+    static func corpusLines() throws -> [String] {
+        try String(contentsOf: corpusURL, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// Decodes lines (all must be valid) and applies them as one batch.
+    func apply(_ lines: [String], cursor: IngestCursor? = nil) throws {
+        try indexer.apply(lines.map { try JetstreamEventDecoder.decode($0).get() }, cursor: cursor)
+    }
+
+    /// Runs the importer over `lines` written to a temporary file.
+    @discardableResult
+    func importLines(_ lines: [String], batchSize: Int = 1000, source: String = "import:test") throws -> ImportStatistics {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-\(UUID().uuidString).jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try importFile(url.path, batchSize: batchSize, source: source)
+    }
+
+    @discardableResult
+    func importFile(_ path: String, batchSize: Int = 1000, source: String = "import:test") throws -> ImportStatistics {
+        let importer = EventImporter(indexer: indexer, batchSize: batchSize, cursorSource: source)
+        return try importer.run(try JSONLineReader(path: path))
+    }
+
+    /// The first column of every row of `sql`, as text (NULL → "NULL").
+    func strings(_ sql: String, _ parameters: [PostgresBindable?] = []) throws -> [String] {
+        try pool.withConnection { connection in
+            try connection.query(sql, parameters).rows.map { $0.string(0) ?? "NULL" }
+        }
+    }
+
+    func int(_ sql: String, _ parameters: [PostgresBindable?] = []) throws -> Int? {
+        try pool.withConnection { connection in
+            let result = try connection.query(sql, parameters)
+            return result.rowCount == 0 ? nil : result[0].int(0)
+        }
+    }
+
+    static let tables = ["actors", "posts", "likes", "reposts", "follows", "blocks", "feed_items", "notifications",
+                         "post_aggregates", "actor_aggregates", "ingest_cursor"]
+
+    /// Every row of every table the indexer writes, as sorted text (ingest_cursor without its wall-clock column).
+    func dump(_ tables: [String] = IngestHarness.tables) throws -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for table in tables {
+            let projection = table == "ingest_cursor" ? "(source, cursor)" : "t"
+            result[table] = try strings("SELECT \(projection)::text AS row FROM \(table) t ORDER BY 1")
+        }
+        return result
+    }
+}
