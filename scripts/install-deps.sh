@@ -117,8 +117,15 @@ if [ -n "$PY" ] && [ "$py_is_system" = 0 ]; then
       || die "pip install ${py_missing[*]} failed for $PY"
   fi
 fi
+# lexrpc (lexicon validation in the HTTP tests) is on PyPI only, whichever python this is.
+if [ -n "$PY" ] && ! "$PY" -c 'import lexrpc' >/dev/null 2>&1; then
+  log "installing lexrpc with pip for $PY"
+  "$PY" -m pip install --quiet --disable-pip-version-check lexrpc </dev/null \
+    || "$PY" -m pip install --quiet --disable-pip-version-check --break-system-packages lexrpc </dev/null \
+    || die "pip install lexrpc failed for $PY"
+fi
 if [ -n "$PY" ]; then
-  "$PY" -c 'import pytest, requests' 2>/dev/null || die "$PY still cannot import pytest/requests"
+  "$PY" -c 'import pytest, requests, lexrpc' 2>/dev/null || die "$PY still cannot import pytest/requests/lexrpc"
   log "python: $PY has pytest and requests"
 fi
 
