@@ -35,7 +35,9 @@ API_THREADS=${BENCH_API_THREADS:-8}
 STATE=$ROOT/.local/bench
 STAMP=$(date -u +%Y-%m-%d)
 RUN_DIR=$STATE/runs/$(date -u +%Y%m%dT%H%M%SZ)
-REPORT=$ROOT/bench/results/$STAMP-read-path.md
+# Full-scale reports are <date>-read-path.md; smaller runs say their scale in the name.
+if [ "$SCALE" = 1 ]; then REPORT=$ROOT/bench/results/$STAMP-read-path.md
+else REPORT=$ROOT/bench/results/$STAMP-read-path-scale$SCALE.md; fi
 BENCH=$ROOT/.build/release/appview-bench
 
 # ---------------------------------------------------------------- tools

@@ -97,12 +97,13 @@ struct ReportWriter {
         out += "`ORDER BY sort_at DESC, cid DESC LIMIT 50`; (b) = `posts WHERE author_did IN (follows) OR EXISTS (repost by a follow) "
         out += "ORDER BY created_at DESC LIMIT 50` (with a bench-only index on `posts(created_at DESC)`, as the replaced system had). "
         out += "Cursor = the dataset's newest instant. Rows = page size per viewer of the class (min / median of 20 viewers); "
-        out += "a page under 50 rows while older items exist is a short page.\n\n"
+        out += "a page under 50 rows while older items exist is a short page. "
+        out += "With few transactions (slow shapes), p99 is close to the maximum.\n\n"
         guard !rows.isEmpty else { return out + "_not measured in this run._\n\n" }
-        out += "| shape | class | clients | tx/s | p50 ms | p99 ms | rows min / median | short pages |\n|---|---|---:|---:|---:|---:|---|---|\n"
+        out += "| shape | class | clients | tx/s | p50 ms | p99 ms | transactions | rows min / median | short pages |\n|---|---|---:|---:|---:|---:|---:|---|---|\n"
         for r in rows {
             let short = r.rowsMin >= 0 && r.rowsMin < 50 ? "**yes**" : "no"
-            out += "| \(r.name) | \(r.viewerClass) | \(r.clients) | \(String(format: "%.1f", r.requestsPerSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.rowsMin) / \(r.rowsMedian) | \(short) |\n"
+            out += "| \(r.name) | \(r.viewerClass) | \(r.clients) | \(String(format: "%.1f", r.requestsPerSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.count) | \(r.rowsMin) / \(r.rowsMedian) | \(short) |\n"
         }
         return out + "\n"
     }
