@@ -16,11 +16,20 @@ struct DatasetGenerator {
         "maintenance_work_mem": "1GB",
         "work_mem": "256MB",
         "max_parallel_maintenance_workers": "0",
+        "jit": "off",  // compiling the one-off derivation queries costs more than it saves
         "TimeZone": "UTC",
     ]
 
     func connect() throws -> PostgresConnection {
         try PostgresConnection(conninfo: url, settings: Self.bulkSettings)
+    }
+
+    /// Applies pending migrations (also when generation is skipped: the API refuses an older schema).
+    static func migrate(_ url: String) throws {
+        let pool = ConnectionPool(configuration: DatabaseConfiguration(url: url, poolSize: 1, statementTimeoutMilliseconds: 3_600_000))
+        defer { pool.close() }
+        let applied = try MigrationRunner(directory: MigrationRunner.defaultDirectory()).migrate(pool)
+        if !applied.isEmpty { Progress.say("migrations applied: \(applied)") }
     }
 
     /// The fingerprint of the dataset present in the database, if a generation completed there.
@@ -86,11 +95,7 @@ struct DatasetGenerator {
     }
 
     private func prepare(_ connection: PostgresConnection, replaceForeignData: Bool) throws {
-        let pool = ConnectionPool(configuration: DatabaseConfiguration(url: url, poolSize: 1, statementTimeoutMilliseconds: 600_000))
-        defer { pool.close() }
-        let applied = try MigrationRunner(directory: MigrationRunner.defaultDirectory()).migrate(pool)
-        if !applied.isEmpty { Progress.say("migrations applied: \(applied)") }
-
+        try Self.migrate(url)
         // Refuse to wipe a database that holds data this tool did not generate.
         let marked = try connection.query("SELECT to_regclass('bench_dataset') IS NOT NULL")[0].bool(0) == true
         let hasActors = try connection.query("SELECT EXISTS (SELECT 1 FROM actors)")[0].bool(0) == true
@@ -116,8 +121,7 @@ struct DatasetGenerator {
 
     private func recreateIndexes(_ admin: PostgresConnection) throws {
         let started = Date()
-        // Primary keys first (they are needed by nothing else but are the biggest), then the rest;
-        // both workers build one index each at a time.
+        // Each worker builds one index at a time, biggest tables first.
         let definitions = try LoadIndexes.saved(admin)
         let jobs = definitions.map { definition in
             ParallelJobs.Job(label: "index \(definition.name)") { connection in

@@ -51,6 +51,7 @@ struct GenerateCommand: ParsableCommand {
         let url = try BenchEnvironment.databaseURL()
         let parameters = parameters
         if ifChanged {
+            try DatasetGenerator.migrate(url)
             let connection = try PostgresConnection(conninfo: url)
             defer { connection.close() }
             if (try? DatasetGenerator.existingFingerprint(connection)) == parameters.fingerprint {

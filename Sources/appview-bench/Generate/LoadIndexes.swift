@@ -48,13 +48,14 @@ struct LoadIndexes {
         }
     }
 
+    /// Saved definitions, biggest tables first, so parallel builders finish close together.
     static func saved(_ connection: PostgresConnection) throws -> [Definition] {
         let exists = try connection.query("SELECT to_regclass('bench_saved_indexes') IS NOT NULL")
         guard exists[0].bool(0) == true else { return [] }
         let result = try connection.query("""
             SELECT table_name, index_name, constraint_definition, index_definition
               FROM bench_saved_indexes
-             ORDER BY constraint_definition IS NULL, table_name, index_name
+             ORDER BY pg_relation_size(table_name::regclass) DESC, constraint_definition IS NULL, index_name
             """)
         return result.rows.map {
             Definition(table: $0.string(0)!, name: $0.string(1)!, constraintDefinition: $0.string(2), indexDefinition: $0.string(3)!)
