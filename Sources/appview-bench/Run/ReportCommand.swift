@@ -61,7 +61,7 @@ struct ReportWriter {
 
     private var serviceSection: String {
         let rows = results.filter { $0.kind == .service }
-        var out = "## Service through nginx (wrk, `-t 2 -d 10s --latency`)\n\n"
+        var out = "## Service through nginx (wrk, `-t 2 -d \(facts["duration"] ?? "10")s --latency`)\n\n"
         guard !rows.isEmpty else {
             return out + "_not measured in this run: \(facts["service_status"] ?? "the API or nginx was not available")._\n\n"
         }
