@@ -108,7 +108,8 @@ log "anchors (pgbench, ${DURATION}s per run)"
 # ---------------------------------------------------------------- ceiling: the service's SQL under pgbench
 if ls bench/ceiling/*.sql >/dev/null 2>&1 && "$BENCH" ceiling --help >/dev/null 2>&1; then
   log "database ceiling (pgbench of the service's SQL)"
-  "$BENCH" ceiling --run-dir "$RUN_DIR" --templates bench/ceiling --duration "$DURATION" --clients 1,8,32
+  "$BENCH" ceiling --run-dir "$RUN_DIR" --templates bench/ceiling --duration "$DURATION" --clients 1,8,32 \
+    || fact ceiling_status "the ceiling runs failed (output above; raw files in $RUN_DIR/pgbench)"
 else
   fact ceiling_status "no ceiling templates yet (bench/ceiling/*.sql are generated from the API's SQL constants once the API exposes them)"
 fi
@@ -144,7 +145,8 @@ if [ -z "$reason" ]; then
     if [ "$code" = 200 ]; then
       log "service through nginx (wrk, ${DURATION}s per run)"
       "$BENCH" service --run-dir "$RUN_DIR" --base-url "http://127.0.0.1:$HTTP_PORT" --api-pid "$API_PID" \
-        --duration "$DURATION" --connections 1,8,32 --script bench/wrk/viewer-requests.lua
+        --duration "$DURATION" --connections 1,8,32 --script bench/wrk/viewer-requests.lua \
+        || reason="the wrk runs failed (output above; raw files in $RUN_DIR/wrk)"
     else
       reason="probe getTimeline answered HTTP $code: $(head -c 300 "$RUN_DIR/probe.json" 2>/dev/null)"
     fi
