@@ -85,7 +85,7 @@ struct ReportWriter {
         }
         out += "| endpoint | class | clients | tx/s | p50 ms | p99 ms | rows min / median |\n|---|---|---:|---:|---:|---:|---|\n"
         for r in rows {
-            out += "| \(r.name) | \(r.viewerClass) | \(r.clients) | \(String(format: "%.0f", r.requestsPerSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.rowsMin) / \(r.rowsMedian) |\n"
+            out += "| \(r.name) | \(r.viewerClass) | \(r.clients) | \(String(format: "%.0f", r.requestsPerSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.rowsMin < 0 ? "–" : "\(r.rowsMin) / \(r.rowsMedian)") |\n"
         }
         return out + "\n"
     }
