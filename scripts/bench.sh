@@ -77,7 +77,7 @@ fact memory "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 fact cpu "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 fact load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact duration "$DURATION"
-fact api_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+fact commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # ---------------------------------------------------------------- database
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then

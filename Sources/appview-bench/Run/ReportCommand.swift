@@ -51,7 +51,7 @@ struct ReportWriter {
 
     private var machineSection: String {
         var out = "## Machine\n\n| fact | value |\n|---|---|\n"
-        for key in ["cpu", "nproc", "memory", "postgresql", "load_before", "api_commit", "note"] {
+        for key in ["cpu", "nproc", "memory", "postgresql", "load_before", "commit", "note"] {
             if let value = facts[key] { out += "| \(key) | \(value) |\n" }
         }
         return out
