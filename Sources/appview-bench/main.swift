@@ -1,1 +1,0 @@
-print("appview-bench: not yet")
