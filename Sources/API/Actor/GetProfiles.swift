@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.actor.getProfiles`: `profileViewDetailed`s for up to 25 actors, in the order asked;

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.feed.getPosts`: post views for up to 25 at-uris, in the order asked, unknown and hidden

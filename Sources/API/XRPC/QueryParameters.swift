@@ -1,3 +1,5 @@
+import JSON
+
 /// The decoded query string of a request. Keys may repeat (array parameters such as
 /// `?uris=a&uris=b`); `+` decodes to a space and `%XX` to its byte, as in URL form encoding.
 public struct QueryParameters: Sendable {
