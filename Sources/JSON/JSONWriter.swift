@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Appends JSON straight into a UTF-8 byte buffer. Commas are placed automatically: call
 /// `beginObject`/`key`/value…/`endObject` in order and the writer tracks whether a separator is due.
 /// Strings are escaped per RFC 8259 (quotes, backslash, every control character); invalid UTF-8 in
@@ -248,42 +256,25 @@ public struct JSONWriter {
         }
     }
 
-    /// Fixed-point digits of `value` (finite) without Foundation: scale, round, print the integer
-    /// part and the fraction with its trailing zeros removed.
+    /// Fixed-point digits of `value` (finite): C's `%.*f`, which rounds the exact binary value
+    /// correctly, then trailing zeros and a bare point dropped, and `-0` written as `0`.
     @usableFromInline
     mutating func appendFixed(_ value: Double, fractionDigits: Int) {
-        let digits = max(0, min(9, fractionDigits))
-        var divisor = 1
-        for _ in 0..<digits { divisor *= 10 }
-        let scaled = (value * Double(divisor)).rounded()
-        // Past 2^53 a double has no fraction left; print it whole (or, beyond Int, as Swift spells it).
-        guard scaled.magnitude < 9.0e15 else {
-            if value.magnitude < 9.0e18 {
-                appendDecimal(Int(value.rounded()))
-            } else {
-                storage.append(contentsOf: value.description.utf8)
+        let digits = Int32(max(0, min(9, fractionDigits)))
+        // The largest double has 309 integer digits: 320 bytes hold any result with its sign and fraction.
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 320) { buffer in
+            let written = withVaList([digits, value]) { vsnprintf(buffer.baseAddress!, buffer.count, "%.*f", $0) }
+            var end = Int(max(0, min(written, Int32(buffer.count - 1))))
+            if digits > 0 {
+                while end > 0 && buffer[end - 1] == CChar(UInt8(ascii: "0")) { end -= 1 }
+                if end > 0 && buffer[end - 1] == CChar(UInt8(ascii: ".")) { end -= 1 }
             }
-            return
+            if end == 2 && buffer[0] == CChar(UInt8(ascii: "-")) && buffer[1] == CChar(UInt8(ascii: "0")) {
+                storage.append(UInt8(ascii: "0"))
+                return
+            }
+            for index in 0..<end { storage.append(UInt8(bitPattern: buffer[index])) }
         }
-        let units = Int(scaled)
-        if units < 0 { storage.append(UInt8(ascii: "-")) }
-        let magnitude = units.magnitude
-        appendDecimal(Int(magnitude / UInt(divisor)))
-        var fraction = Int(magnitude % UInt(divisor))
-        guard fraction != 0 else { return }
-        var width = digits
-        while fraction % 10 == 0 {
-            fraction /= 10
-            width -= 1
-        }
-        storage.append(UInt8(ascii: "."))
-        var padding = 1
-        for _ in 1..<width { padding *= 10 }
-        while padding > fraction {
-            storage.append(UInt8(ascii: "0"))
-            padding /= 10
-        }
-        appendDecimal(fraction)
     }
 
     @usableFromInline static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -87,6 +87,7 @@ import Testing
         json.number(0.042, fractionDigits: 3)
         json.number(-0.0001, fractionDigits: 3)
         json.number(-7.25, fractionDigits: 2)
+        json.number(75.955, fractionDigits: 2)  // stored as 75.95499…: rounds down, as printf does
         json.number(.infinity, fractionDigits: 3)
         json.beginObject()
         json.dynamicKey("$ty\"pe")
@@ -99,6 +100,6 @@ import Testing
         #expect(parsed[0] as? String == "a\"b\\c\n\u{01}é")
         #expect(json.text.contains(",12.346,3,"))
         #expect(parsed[3] as? String == "2026-07-04T12:00:00.123Z")
-        #expect(json.text.hasSuffix(#",0.042,0,-7.25,null,{"$ty\"pe":1,"b":false}]"#))
+        #expect(json.text.hasSuffix(#",0.042,0,-7.25,75.95,null,{"$ty\"pe":1,"b":false}]"#))
     }
 }
