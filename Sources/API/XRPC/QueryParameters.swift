@@ -46,6 +46,20 @@ public struct QueryParameters: Sendable {
         return text
     }
 
+    /// A required array parameter: at least one and at most `maxCount` values, each accepted by
+    /// `isValid`; otherwise a 400 saying "`key` must contain `expected`".
+    public func requiredList(
+        _ key: String, maxCount: Int, expected: String, isValid: (String) -> Bool
+    ) throws(XRPCError) -> [String] {
+        let list = all(key)
+        guard !list.isEmpty else { throw .invalidRequest("Error: Params must have the property \"\(key)\"") }
+        guard list.count <= maxCount else { throw .invalidRequest("\(key) must not have more than \(maxCount) elements") }
+        for value in list where !isValid(value) {
+            throw .invalidRequest("\(key) must contain \(expected)")
+        }
+        return list
+    }
+
     /// An optional datetime parameter as epoch milliseconds.
     public func datetime(_ key: String) throws(XRPCError) -> Int64? {
         guard let text = try single(key) else { return nil }
