@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Storage", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Ingest", "Storage", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["API", "Storage", "TestSupport"]),
     ],
