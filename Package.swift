@@ -5,6 +5,7 @@ let package = Package(
     name: "appview",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "API", targets: ["API"]),
         .library(name: "Ingest", targets: ["Ingest"]),
@@ -22,21 +23,24 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
 
+        // The one hand-written JSON writer every module emits through.
+        .target(name: "JSON"),
         .target(
             name: "Storage",
             dependencies: [
                 "CLibPQ",
+                "JSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         .target(
             name: "Ingest",
-            dependencies: ["Storage", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Storage", "JSON", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "API",
-            dependencies: ["Storage", "CFastCGI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Storage", "JSON", "CFastCGI", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "appview-api",
@@ -53,9 +57,10 @@ let package = Package(
 
         // Test support: throwaway databases on the local test cluster.
         .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Storage", "TestSupport"]),
-        .testTarget(name: "APITests", dependencies: ["API", "Ingest", "Storage", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "JSON", "Storage", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["API", "JSON", "Ingest", "Storage", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["API", "Storage", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,6 @@
 import API
 import Foundation
+import JSON
 import Logging
 import Storage
 import TestSupport

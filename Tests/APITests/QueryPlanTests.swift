@@ -1,5 +1,6 @@
 @testable import API
 import Foundation
+import JSON
 import Storage
 import Testing
 

@@ -67,19 +67,4 @@ struct FastCGIMappingTests {
         #expect(throws: (any Error).self) { try FastCGIListenAddress.parse("") }
         #expect(throws: (any Error).self) { try FastCGIListenAddress.parse("/" + String(repeating: "a", count: 120)) }
     }
-
-    @Test func operationsJSONEscapesAndFormats() {
-        var json = OperationsJSONWriter()
-        json.beginObject()
-        json.field("text", "quote \" backslash \\ newline \n bell \u{07}")
-        json.field("none", nil as String?)
-        json.beginObject("nested")
-        json.field("n", 3)
-        json.field("x", 2.50, fractionDigits: 3)
-        json.field("nan", Double.nan)
-        json.endObject()
-        json.field("flag", true)
-        json.endObject()
-        #expect(json.text == #"{"text":"quote \" backslash \\ newline \n bell \u0007","none":null,"nested":{"n":3,"x":2.5,"nan":null},"flag":true}"#)
-    }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 @testable import Storage
 
@@ -56,22 +55,5 @@ import Testing
         #expect(PoolMonitor.level(utilizationPercent: 94.9) == .warning)
         #expect(PoolMonitor.level(utilizationPercent: 95) == .critical)
         #expect(PoolMonitor.level(utilizationPercent: 100) == .critical)
-    }
-
-    @Test func jsonTextEscapesAndFormats() throws {
-        var json = JSONText()
-        json.raw("[")
-        json.string("a\"b\\c\n\u{01}é")
-        json.raw(",")
-        json.double(12.34567)
-        json.raw(",")
-        json.double(3)
-        json.raw(",")
-        json.timestamp(Date(timeIntervalSince1970: 1_783_166_400.1235))
-        json.raw("]")
-        let parsed = try #require(JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [Any])
-        #expect(parsed[0] as? String == "a\"b\\c\n\u{01}é")
-        #expect(json.text.contains(",12.346,3,"))
-        #expect(parsed[3] as? String == "2026-07-04T12:00:00.123Z")
     }
 }

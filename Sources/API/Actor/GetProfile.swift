@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.actor.getProfile`: one `profileViewDetailed`.

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.actor.getProfiles`: `profileViewDetailed`s for up to 25 actors, in the order asked;
@@ -11,15 +12,8 @@ struct GetProfiles: XRPCMethod {
 
     init(_ input: XRPCInput) throws(XRPCError) {
         viewer = input.viewer
-        let given = input.parameters.all("actors")
-        guard !given.isEmpty else { throw .invalidRequest("Error: Params must have the property \"actors\"") }
-        guard given.count <= Self.maxActors else {
-            throw .invalidRequest("actors must not have more than \(Self.maxActors) elements")
-        }
-        for actor in given where !Identifiers.isATIdentifier(actor) {
-            throw .invalidRequest("actors must contain valid dids or handles")
-        }
-        actors = given
+        actors = try input.parameters.requiredList(
+            "actors", maxCount: Self.maxActors, expected: "valid dids or handles", isValid: Identifiers.isATIdentifier)
     }
 
     func run(on connection: PostgresConnection, environment: XRPCEnvironment) throws -> [UInt8] {

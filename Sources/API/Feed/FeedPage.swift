@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// One `feed_items` row as the page queries select it:

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.feed.getPosts`: post views for up to 25 at-uris, in the order asked, unknown and hidden
@@ -12,12 +13,8 @@ struct GetPosts: XRPCMethod {
 
     init(_ input: XRPCInput) throws(XRPCError) {
         viewer = input.viewer
-        let given = input.parameters.all("uris")
-        guard !given.isEmpty else { throw .invalidRequest("Error: Params must have the property \"uris\"") }
-        guard given.count <= Self.maxURIs else { throw .invalidRequest("uris must not have more than \(Self.maxURIs) elements") }
-        for uri in given where !Identifiers.isATURI(uri) {
-            throw .invalidRequest("uris must contain valid at-uris")
-        }
+        let given = try input.parameters.requiredList(
+            "uris", maxCount: Self.maxURIs, expected: "valid at-uris", isValid: Identifiers.isATURI)
         var seen = Set<String>()
         uris = given.filter { seen.insert($0).inserted }
     }

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.feed.getTimeline`: items originated by the viewer's follows and the viewer, newest first.

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// The record that caused a notification, ready to write as the notification's `record`.

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.notification.getUnreadCount`: notifications newer than the read marker (or the

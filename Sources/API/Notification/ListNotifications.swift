@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// `app.bsky.notification.listNotifications`: the viewer's notifications, newest first, each with

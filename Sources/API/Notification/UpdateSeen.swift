@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 
 /// `app.bsky.notification.updateSeen` (POST `{"seenAt": datetime}`): moves the read marker forward;

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import Storage
 
@@ -68,32 +69,36 @@ public final class OperationsEndpoints: @unchecked Sendable {
         }
         let pool = pool.snapshot()
 
-        var json = OperationsJSONWriter()
+        var json = JSONWriter(capacity: 512)
         json.beginObject()
         json.field("status", healthy ? "ok" : "unavailable")
-        json.beginObject("database")
+        json.key("database")
+        json.beginObject()
         json.field("reachable", report.reachable)
-        json.field("latencyMs", report.latencyMilliseconds, fractionDigits: 2)
-        json.field("error", report.error)
+        json.nullableField("latencyMs", report.latencyMilliseconds, fractionDigits: 2)
+        json.nullableField("error", report.error)
         json.endObject()
-        json.beginObject("schema")
-        json.field("version", report.schemaVersion)
-        json.field("expectedVersion", expectedSchemaVersion)
-        json.field("upToDate", upToDate)
+        json.key("schema")
+        json.beginObject()
+        json.nullableField("version", report.schemaVersion)
+        json.nullableField("expectedVersion", expectedSchemaVersion)
+        json.nullableField("upToDate", upToDate)
         json.endObject()
-        json.beginObject("pool")
+        json.key("pool")
+        json.beginObject()
         json.field("size", pool.total)
         json.field("open", pool.open)
         json.field("active", pool.active)
         json.field("idle", pool.idle)
         json.field("waiting", pool.waiting)
         json.endObject()
-        json.beginObject("ingest")
-        json.field("source", report.ingest?.source)
-        json.field("cursor", report.ingest?.cursor)
-        json.field("lagSeconds", report.ingest?.lagSeconds, fractionDigits: 3)
-        json.field("updatedAt", report.ingest?.updatedAt)
-        json.field("updatedSecondsAgo", report.ingest?.updatedSecondsAgo, fractionDigits: 3)
+        json.key("ingest")
+        json.beginObject()
+        json.nullableField("source", report.ingest?.source)
+        json.nullableField("cursor", report.ingest.map { Int($0.cursor) })
+        json.nullableField("lagSeconds", report.ingest?.lagSeconds, fractionDigits: 3)
+        json.nullableField("updatedAt", report.ingest?.updatedAt)
+        json.nullableField("updatedSecondsAgo", report.ingest?.updatedSecondsAgo, fractionDigits: 3)
         json.endObject()
         json.field("uptimeSeconds", HealthCheck.milliseconds(startedAt.duration(to: .now)) / 1000, fractionDigits: 3)
         if let problem { json.field("error", problem) }
@@ -105,7 +110,7 @@ public final class OperationsEndpoints: @unchecked Sendable {
     }
 
     static func error(_ status: Int, _ name: String, _ message: String, headers: [(String, String)] = []) -> HTTPResponse {
-        var json = OperationsJSONWriter()
+        var json = JSONWriter(capacity: 128)
         json.beginObject()
         json.field("error", name)
         json.field("message", message)

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// SQL that loads actors for profile views. Every read method hydrates actors with this one

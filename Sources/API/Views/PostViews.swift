@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// SQL that loads posts for post views.

@@ -1,3 +1,5 @@
+import JSON
+
 /// Keyset position in a list ordered by `(sort_at, cid, uri)` descending: the last row served.
 /// Encoded as the opaque string `<sort_at epoch-ms>::<cid>::<uri>`. `cid` never contains `:`, so
 /// the string splits unambiguously at the first two `::` (the uri itself may contain `:`).

@@ -1,3 +1,5 @@
+import JSON
+
 /// The decoded query string of a request. Keys may repeat (array parameters such as
 /// `?uris=a&uris=b`); `+` decodes to a space and `%XX` to its byte, as in URL form encoding.
 public struct QueryParameters: Sendable {
@@ -42,6 +44,20 @@ public struct QueryParameters: Sendable {
             throw .invalidRequest("\(key) must be a valid did or a handle")
         }
         return text
+    }
+
+    /// A required array parameter: at least one and at most `maxCount` values, each accepted by
+    /// `isValid`; otherwise a 400 saying "`key` must contain `expected`".
+    public func requiredList(
+        _ key: String, maxCount: Int, expected: String, isValid: (String) -> Bool
+    ) throws(XRPCError) -> [String] {
+        let list = all(key)
+        guard !list.isEmpty else { throw .invalidRequest("Error: Params must have the property \"\(key)\"") }
+        guard list.count <= maxCount else { throw .invalidRequest("\(key) must not have more than \(maxCount) elements") }
+        for value in list where !isValid(value) {
+            throw .invalidRequest("\(key) must contain \(expected)")
+        }
+        return list
     }
 
     /// An optional datetime parameter as epoch milliseconds.

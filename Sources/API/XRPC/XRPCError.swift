@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// An XRPC error answer: HTTP status plus the JSON body `{"error": name, "message": text}`.

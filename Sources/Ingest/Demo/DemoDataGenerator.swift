@@ -1,3 +1,5 @@
+import JSON
+
 /// Generates a deterministic, realistic Jetstream JSONL stream for a demo AppView: accounts with
 /// handles (`alice.demo`, …) and profiles, follows, posts with replies, mentions (facets with byte
 /// offsets), quotes, image and external embeds, likes, reposts, blocks and a few deletes, in time order.
@@ -35,7 +37,7 @@ public struct DemoDataGenerator {
                           "Ha, exactly what I thought.", "Bookmarking this.", "Interesting — why?"]
 
     /// 2026-07-01T00:00:00Z: fixed, so the output depends on the seed only.
-    static let startMicroseconds: Int64 = Int64(RecordTimestamp.daysFromCivil(year: 2026, month: 7, day: 1)) * 86_400_000_000
+    static let startMicroseconds: Int64 = Timestamp.daysFromCivil(year: 2026, month: 7, day: 1) * 86_400_000_000
 
     let actorCount: Int
     var random: SplitMix64
@@ -119,7 +121,7 @@ public struct DemoDataGenerator {
         return clock
     }
 
-    func isoTime(_ microseconds: Int64) -> String { RecordTimestamp.format(milliseconds: microseconds / 1000) }
+    func isoTime(_ microseconds: Int64) -> String { Timestamp.iso8601(epochMilliseconds: microseconds / 1000) }
 
     mutating func identity(_ index: Int) -> String {
         let time = tick()

@@ -1,4 +1,6 @@
-/// A minimal JSON value and writer for generated events (key order kept as written).
+import JSON
+
+/// A JSON value for generated events (key order kept as written), serialized by the shared `JSONWriter`.
 indirect enum DemoJSON {
     case string(String)
     case int(Int64)
@@ -6,51 +8,29 @@ indirect enum DemoJSON {
     case array([DemoJSON])
     case object([(String, DemoJSON)])
 
+    /// The value as one line of JSON text.
     var text: String {
-        var out = ""
-        write(to: &out)
-        return out
+        var writer = JSONWriter(capacity: 1024)
+        write(to: &writer)
+        return writer.text
     }
 
-    func write(to out: inout String) {
+    func write(to writer: inout JSONWriter) {
         switch self {
-        case .string(let value): Self.writeString(value, to: &out)
-        case .int(let value): out += String(value)
-        case .bool(let value): out += value ? "true" : "false"
+        case .string(let value): writer.string(value)
+        case .int(let value): writer.int(Int(value))
+        case .bool(let value): writer.bool(value)
         case .array(let values):
-            out += "["
-            for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
-                value.write(to: &out)
-            }
-            out += "]"
+            writer.beginArray()
+            for value in values { value.write(to: &writer) }
+            writer.endArray()
         case .object(let members):
-            out += "{"
-            for (index, member) in members.enumerated() {
-                if index > 0 { out += "," }
-                Self.writeString(member.0, to: &out)
-                out += ":"
-                member.1.write(to: &out)
+            writer.beginObject()
+            for (name, value) in members {
+                writer.dynamicKey(name)
+                value.write(to: &writer)
             }
-            out += "}"
+            writer.endObject()
         }
-    }
-
-    static func writeString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }

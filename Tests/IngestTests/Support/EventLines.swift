@@ -4,9 +4,7 @@ import Foundation
 /// Builds Jetstream JSON lines for tests, shaped like production Jetstream's.
 enum EventLines {
     static func escape(_ text: String) -> String {
-        var out = ""
-        DemoJSON.writeString(text, to: &out)
-        return out
+        DemoJSON.string(text).text
     }
 
     static func commit(_ did: String, _ time: Int64, _ collection: String, _ rkey: String, record: String, cid: String? = nil,
