@@ -34,7 +34,7 @@ struct CeilingCommand: ParsableCommand {
                 // One script per (viewer, author) pair, as the wrk targets of the same endpoint and class.
                 let scripts = try (viewers[className] ?? []).map { viewer in
                     try CeilingScripts.script(endpoint: endpoint, viewer: viewer, actor: targets.followed[viewer]?.first ?? viewer,
-                                              originatorCount: originators[viewer] ?? 1)
+                                              originatorCount: originators[viewer] ?? 1, timelineCursor: targets.timelineCursor)
                 }
                 for count in try BenchViewers.parseList(clients).compactMap(Int.init) {
                     let outcome = try runner.run(label: "ceiling-\(endpoint)-\(className)-c\(count)", scripts: scripts, clients: count)

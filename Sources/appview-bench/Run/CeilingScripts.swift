@@ -12,8 +12,9 @@ import API
 /// receives. Branches: getTimeline takes the recent-items walk exactly when the service does
 /// (≥ `TimelineQuery.denseFollowThreshold` originators, counted when the script is built), and the
 /// window attempts follow the service's loop with `\if` on the rows still missing (widths from
-/// `TimelineQuery.initialWindow`, ×`windowGrowth`, last unbounded). Only the first page (no
-/// cursor, limit 50) is modelled, as wrk requests it.
+/// `TimelineQuery.initialWindow`, ×`windowGrowth`, last unbounded). One page (limit 50) is
+/// modelled, as wrk requests it: getTimeline below `ServiceTargets.timelineCursor` (the dataset's
+/// newest item), the other endpoints without a cursor.
 enum CeilingScripts {
     static let endpoints = ["getTimeline", "getAuthorFeed", "listNotifications"]
     static let limit = 50
@@ -50,9 +51,10 @@ enum CeilingScripts {
 
     /// One request of `endpoint` as a pgbench script. `originatorCount`: the viewer's timeline
     /// originators as the service computes them (follows + viewer − blocked − inactive).
-    static func script(endpoint: String, viewer: String, actor: String, originatorCount: Int) throws -> String {
+    static func script(endpoint: String, viewer: String, actor: String, originatorCount: Int,
+                       timelineCursor: FeedCursor) throws -> String {
         switch endpoint {
-        case "getTimeline": return timeline(viewer: viewer, originatorCount: originatorCount)
+        case "getTimeline": return timeline(viewer: viewer, originatorCount: originatorCount, cursor: timelineCursor)
         case "getAuthorFeed": return authorFeed(viewer: viewer, actor: actor)
         case "listNotifications": return notifications(viewer: viewer)
         default: throw BenchError("no ceiling script for \(endpoint) (known: \(endpoints.joined(separator: ", ")))")
@@ -70,12 +72,15 @@ enum CeilingScripts {
         return columns.joined(separator: ",\n       ")
     }
 
-    static func timeline(viewer: String, originatorCount: Int) -> String {
+    static func timeline(viewer: String, originatorCount: Int, cursor: FeedCursor) -> String {
         let v = literal(viewer)
+        // The service binds the cursor as (ISO timestamp, cid, uri); its windows start below the cursor's time.
+        let cursorAt = literal(Timestamp.iso8601(epochMilliseconds: cursor.sortAtMilliseconds))
+        var position = [cursorAt, literal(cursor.cid), literal(cursor.uri)]
         let dense = originatorCount >= TimelineQuery.denseFollowThreshold
         var lines: [String] = []
         lines.append("""
-            -- getTimeline (limit \(limit), no cursor), \(originatorCount) originators: \(dense ? "recent-items walk first" : "window attempts only")
+            -- getTimeline (limit \(limit), cursor at the dataset's newest item), \(originatorCount) originators: \(dense ? "recent-items walk first" : "window attempts only")
             WITH g(kind, did) AS MATERIALIZED (
             \(bind(TimelineQuery.followsAndBlocks, [v]))
             ), x AS (SELECT did FROM g WHERE kind <> 'f')
@@ -83,11 +88,10 @@ enum CeilingScripts {
                                                        UNION ALL SELECT \(v)) o)::text AS originators,
                    (SELECT coalesce(array_agg(did), '{}') FROM g WHERE kind = 'b')::text AS blocked,
                    (SELECT coalesce(array_agg(DISTINCT did), '{}') FROM x)::text AS excluded,
-                   '{}' AS uris, '{}' AS reposters, 0 AS got\(dense ? "" : ",\n       " + windowStarts(below: "now()", originatorCount: originatorCount))
+                   '{}' AS uris, '{}' AS reposters, 0 AS got\(dense ? "" : ",\n       " + windowStarts(below: "\(cursorAt)::timestamptz", originatorCount: originatorCount))
             \\gset
             \\set need \(limit)
             """)
-        var position = ["'infinity'", "''", "''"]
         if dense {
             lines.append("""
                 SELECT count(*) AS got,

@@ -25,7 +25,7 @@ struct PrintSQLCommand: ParsableCommand {
             let targets = try ServiceTargets(connection: connection, viewers: [viewerClass: [viewer]])
             let counts = try CeilingCommand.originatorCounts([viewer], on: connection)
             print(try CeilingScripts.script(endpoint: script, viewer: viewer, actor: targets.followed[viewer]?.first ?? viewer,
-                                            originatorCount: counts[viewer] ?? 1), terminator: "")
+                                            originatorCount: counts[viewer] ?? 1, timelineCursor: targets.timelineCursor), terminator: "")
             return
         }
         guard let name else {
