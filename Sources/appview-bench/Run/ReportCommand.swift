@@ -83,7 +83,8 @@ struct ReportWriter {
         guard !rows.isEmpty else {
             return out + "_not measured in this run: \(facts["ceiling_status"] ?? "the API's SQL constants are not available to appview-bench yet")._\n\n"
         }
-        out += "One transaction = the statements the service issues for one request (first page, limit 50), built from the API's "
+        out += "One transaction = the statements the service issues for one request (one page of 50: getTimeline below the dataset's "
+        out += "newest item, as wrk asks; the others the first page), built from the API's "
         out += "SQL constants; the script of a class: `appview-bench print-sql --script <endpoint> --viewer-class <class>` "
         out += "(bench/README.md, \"Database ceiling\").\n\n"
         out += "| endpoint | class | clients | tx/s | p50 ms | p99 ms | rows min / median |\n|---|---|---:|---:|---:|---:|---|\n"
