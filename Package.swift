@@ -52,7 +52,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "appview-bench",
-            dependencies: ["Storage", "Ingest", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["API", "Storage", "Ingest", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
 
         // Test support: throwaway databases on the local test cluster.

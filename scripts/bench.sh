@@ -2,11 +2,11 @@
 # Read-path benchmark (`make bench`): one command, nothing installed unasked.
 #
 #   1. checks for swift, pgbench, wrk (says how to install what is missing)
-#   2. builds appview-bench (and appview-api when the service part can run) in release mode
+#   2. builds appview-bench in release mode (it also serves the API under test: `appview-bench serve`)
 #   3. starts a dedicated PostgreSQL cluster under .local/bench (port 54331)
 #   4. migrates and generates the dataset (skipped when it exists with the same parameters)
 #   5. times the anchor query shapes (pgbench), the database ceiling of the service's SQL
-#      (pgbench, templates in bench/ceiling/), and the service through nginx (wrk)
+#      (pgbench, scripts built from the API's SQL constants), and the service through nginx (wrk)
 #   6. writes bench/results/<date>-read-path.md and prints it
 #
 # Knobs (environment):
@@ -15,8 +15,10 @@
 #   BENCH_DATABASE_URL=…     use this database instead of the .local/bench cluster
 #   BENCH_PG_PORT=54331      port of the .local/bench cluster
 #   BENCH_HTTP_PORT=18090    nginx listen port for the service runs
-#   BENCH_API_THREADS=8      API_THREADS of the API under test
+#   BENCH_API_THREADS=32     API_THREADS of the API under test (the API default; pool = min(threads, 16))
 #   BENCH_SKIP_SERVICE=1     skip the API/nginx part
+#   BENCH_SKIP_ANCHORS=1     skip the anchor shapes
+#   BENCH_SKIP_CEILING=1     skip the pgbench ceiling
 #   BENCH_KEEP_CLUSTER=1     leave the cluster running afterwards
 set -euo pipefail
 
@@ -31,7 +33,7 @@ SCALE=${BENCH_SCALE:-1}
 DURATION=${BENCH_DURATION:-10}
 PG_PORT=${BENCH_PG_PORT:-54331}
 HTTP_PORT=${BENCH_HTTP_PORT:-18090}
-API_THREADS=${BENCH_API_THREADS:-8}
+API_THREADS=${BENCH_API_THREADS:-32}
 STATE=$ROOT/.local/bench
 STAMP=$(date -u +%Y-%m-%d)
 RUN_DIR=$STATE/runs/$(date -u +%Y%m%dT%H%M%SZ)
@@ -54,7 +56,7 @@ CLUSTER_STARTED=0
 cleanup() {
   set +e
   if [ -n "$API_PID" ] && kill -0 "$API_PID" 2>/dev/null; then
-    log "stopping appview-api (pid $API_PID)"
+    log "stopping appview-bench serve (pid $API_PID)"
     kill -TERM "$API_PID"; for _ in $(seq 1 100); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$API_PID" 2>/dev/null && kill -KILL "$API_PID"
   fi
@@ -102,16 +104,20 @@ fact generate_seconds "$(( $(date +%s) - gen_start ))"
 fact generate_note "0 s means the dataset was already present with the same parameters"
 
 # ---------------------------------------------------------------- anchors
-log "anchors (pgbench, ${DURATION}s per run)"
-"$BENCH" anchors --run-dir "$RUN_DIR" --duration "$DURATION" --clients 1,8
+if [ "${BENCH_SKIP_ANCHORS:-0}" = 1 ]; then
+  fact anchors_status "BENCH_SKIP_ANCHORS=1"
+else
+  log "anchors (pgbench, ${DURATION}s per run)"
+  "$BENCH" anchors --run-dir "$RUN_DIR" --duration "$DURATION" --clients 1,8
+fi
 
 # ---------------------------------------------------------------- ceiling: the service's SQL under pgbench
-if ls bench/ceiling/*.sql >/dev/null 2>&1 && "$BENCH" ceiling --help >/dev/null 2>&1; then
-  log "database ceiling (pgbench of the service's SQL)"
-  "$BENCH" ceiling --run-dir "$RUN_DIR" --templates bench/ceiling --duration "$DURATION" --clients 1,8,32 \
-    || fact ceiling_status "the ceiling runs failed (output above; raw files in $RUN_DIR/pgbench)"
+if [ "${BENCH_SKIP_CEILING:-0}" = 1 ]; then
+  fact ceiling_status "BENCH_SKIP_CEILING=1"
 else
-  fact ceiling_status "no ceiling templates yet (bench/ceiling/*.sql are generated from the API's SQL constants once the API exposes them)"
+  log "database ceiling (pgbench of the service's SQL)"
+  "$BENCH" ceiling --run-dir "$RUN_DIR" --duration "$DURATION" --clients 1,8,32 \
+    || fact ceiling_status "the ceiling runs failed (output above; raw files in $RUN_DIR/pgbench)"
 fi
 
 # ---------------------------------------------------------------- service through nginx
@@ -119,19 +125,15 @@ service_skip_reason() {
   [ "${BENCH_SKIP_SERVICE:-0}" = 1 ] && { echo "BENCH_SKIP_SERVICE=1"; return; }
   [ -x scripts/nginx.sh ] || { echo "scripts/nginx.sh is not in this tree yet"; return; }
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "nginx is not installed (apt-get install nginx-light)"; return; }
-  grep -rqs "APPVIEW_INSECURE_VIEWER_HEADER" Sources/API Sources/appview-api \
-    || { echo "the API has no bench viewer mode (APPVIEW_INSECURE_VIEWER_HEADER) yet"; return; }
   echo ""
 }
 reason=$(service_skip_reason)
 if [ -z "$reason" ]; then
-  log "building appview-api (release)"
-  swift build -c release --product appview-api >&2
   sock=$STATE/appview-api.sock
   rm -f "$sock"
-  # Bench-only viewer mode: X-Bench-Viewer sets the viewer; the API honours it only on a unix socket.
-  (umask 000; APPVIEW_INSECURE_VIEWER_HEADER=1 FCGI_LISTEN=$sock API_THREADS=$API_THREADS \
-     exec "$ROOT/.build/release/appview-api") >"$RUN_DIR/api.log" 2>&1 &
+  # The same API as appview-api (same configuration variables), but the viewer comes from the
+  # X-Bench-Viewer header: a separate binary, so production can never honour that header.
+  (umask 000; FCGI_LISTEN=$sock API_THREADS=$API_THREADS exec "$BENCH" serve) >"$RUN_DIR/api.log" 2>&1 &
   API_PID=$!
   for _ in $(seq 1 300); do [ -S "$sock" ] && break; kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
   if [ -S "$sock" ]; then
@@ -151,7 +153,7 @@ if [ -z "$reason" ]; then
       reason="probe getTimeline answered HTTP $code: $(head -c 300 "$RUN_DIR/probe.json" 2>/dev/null)"
     fi
   else
-    reason="appview-api did not open its socket (log: $RUN_DIR/api.log): $(tail -n 5 "$RUN_DIR/api.log" | tr '\n' ' ')"
+    reason="appview-bench serve did not open its socket (log: $RUN_DIR/api.log): $(tail -n 5 "$RUN_DIR/api.log" | tr '\n' ' ')"
   fi
 fi
 [ -n "$reason" ] && { log "service part skipped: $reason"; fact service_status "$reason"; }

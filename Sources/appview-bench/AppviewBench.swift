@@ -7,7 +7,8 @@ struct AppviewBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appview-bench",
         abstract: "Read-path benchmark: dataset generator, anchor queries, pgbench ceiling, wrk service runs, report.",
-        subcommands: [GenerateCommand.self, DatasetInfoCommand.self, AnchorsCommand.self, ServiceCommand.self, CeilingCommand.self, ReportCommand.self, FactCommand.self])
+        subcommands: [GenerateCommand.self, DatasetInfoCommand.self, AnchorsCommand.self, ServiceCommand.self, CeilingCommand.self,
+                      PrintSQLCommand.self, ServeCommand.self, ReportCommand.self, FactCommand.self])
 
     /// Line-buffered stdout, so progress shows up when the output is piped to a log.
     static func main() {

@@ -1,7 +1,7 @@
 -- wrk script for the read-path benchmark: each request is a random line of a targets file
 --   <viewer DID> TAB <path and query>
--- sent with the viewer in the X-Bench-Viewer header (honoured only by an API started with
--- APPVIEW_INSECURE_VIEWER_HEADER=1 on a unix socket; see bench/README.md).
+-- sent with the viewer in the X-Bench-Viewer header (honoured only by `appview-bench serve`,
+-- never by appview-api; see bench/README.md).
 -- Usage: wrk -t 2 -c 8 -d 10s --latency -s viewer-requests.lua http://127.0.0.1:18090 -- targets.tsv [seed]
 
 local targets = {}

@@ -41,18 +41,28 @@ public enum TimelineQuery {
     /// $2 (blocked, text[]), with `sort_at >= $3` (window start; `-infinity` = unbounded) and
     /// strictly after the keyset position ($4 sort_at, $5 cid, $6 uri; `infinity`,'','' = start),
     /// newest first, at most $7 rows. Index: feed_items_originator_sort_idx
-    /// (originator_did, sort_at DESC, cid DESC, uri DESC) — one range per originator.
-    /// The arrays are wrapped in `(SELECT …)` so the planner treats them as opaque parameters: with
-    /// thousands of literal DIDs it would otherwise spend ~10 ms estimating their selectivity
-    /// against the statistics on every call, and, at small scale, pick a sequential scan.
+    /// (originator_did, sort_at DESC, cid DESC, uri DESC).
+    /// One ordered, limited range per originator (LATERAL), then the newest $7 of those: at most
+    /// originators × $7 rows are read whatever the window. A single `originator_did = ANY($1)` scan
+    /// cannot merge the per-originator ranges in order, so it reads and sorts every row of the
+    /// window: for an unbounded window over very active accounts that is the whole history
+    /// (measured: 51 active originators, 520k rows, 2.4 s, against 25 ms cold for this form).
+    /// The blocked array is wrapped in `(SELECT …)` so the planner treats it as an opaque parameter
+    /// (no selectivity estimation against the statistics on every call).
     public static let page = """
-        SELECT uri, cid, type, post_uri, originator_did, floor(extract(epoch FROM sort_at) * 1000)::bigint
-        FROM feed_items
-        WHERE originator_did = ANY((SELECT $1::text[])::text[])
-          AND post_author_did <> ALL((SELECT $2::text[])::text[])
-          AND sort_at >= $3::timestamptz
-          AND (sort_at, cid, uri) < ($4::timestamptz, $5::text, $6::text)
-        ORDER BY sort_at DESC, cid DESC, uri DESC
+        SELECT i.uri, i.cid, i.type, i.post_uri, i.originator_did, floor(extract(epoch FROM i.sort_at) * 1000)::bigint
+        FROM unnest($1::text[]) AS o(did)
+        CROSS JOIN LATERAL (
+            SELECT uri, cid, type, post_uri, originator_did, sort_at
+            FROM feed_items
+            WHERE originator_did = o.did
+              AND post_author_did <> ALL((SELECT $2::text[])::text[])
+              AND sort_at >= $3::timestamptz
+              AND (sort_at, cid, uri) < ($4::timestamptz, $5::text, $6::text)
+            ORDER BY sort_at DESC, cid DESC, uri DESC
+            LIMIT $7::int
+        ) i
+        ORDER BY i.sort_at DESC, i.cid DESC, i.uri DESC
         LIMIT $7::int
         """
 

@@ -83,6 +83,10 @@ struct ReportWriter {
         guard !rows.isEmpty else {
             return out + "_not measured in this run: \(facts["ceiling_status"] ?? "the API's SQL constants are not available to appview-bench yet")._\n\n"
         }
+        out += "One transaction = the statements the service issues for one request (one page of 50: getTimeline below the dataset's "
+        out += "newest item, as wrk asks; the others the first page), built from the API's "
+        out += "SQL constants; the script of a class: `appview-bench print-sql --script <endpoint> --viewer-class <class>` "
+        out += "(bench/README.md, \"Database ceiling\").\n\n"
         out += "| endpoint | class | clients | tx/s | p50 ms | p99 ms | rows min / median |\n|---|---|---:|---:|---:|---:|---|\n"
         for r in rows {
             out += "| \(r.name) | \(r.viewerClass) | \(r.clients) | \(String(format: "%.0f", r.requestsPerSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.rowsMin < 0 ? "–" : "\(r.rowsMin) / \(r.rowsMedian)") |\n"
@@ -170,6 +174,7 @@ struct ReportWriter {
         ```
         make bench                       # = scripts/bench.sh: build, cluster on :54331, generate (skipped when present), measure, report
         BENCH_SCALE=0.04 make bench      # a quick, smaller dataset
+        BENCH_DATABASE_URL=… make bench  # an existing dataset (migrated, reused when the parameters match)
         DATABASE_URL=… appview-bench generate [--scale S] && appview-bench anchors --run-dir DIR && appview-bench report --run-dir DIR --out FILE
         ```
 

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Foundation
 import Storage
@@ -74,12 +75,26 @@ enum ServiceEndpoint: String, CaseIterable, Sendable {
 
 /// The request lines wrk picks from: per class, every viewer of the class; getAuthorFeed asks for
 /// accounts the viewer follows (active ones for dense classes, rare posters for sparse).
+/// getTimeline asks for the page below `timelineCursor`, the dataset's newest item: the generated
+/// activity ends at a fixed date (`end_at`), so without a cursor the service's clock would sit
+/// months after the last item and every time window behind "now" would be empty. The cursor
+/// puts the request at the dataset's "now", as the anchors' cursor does.
 struct ServiceTargets {
     let viewers: [String: [String]]
     let followed: [String: [String]]
+    let timelineCursor: FeedCursor
 
     init(connection: PostgresConnection, viewers: [String: [String]]) throws {
         self.viewers = viewers
+        let newest = try connection.query("""
+            SELECT floor(extract(epoch FROM sort_at) * 1000)::bigint, cid, uri FROM feed_items
+            ORDER BY sort_at DESC, cid DESC, uri DESC LIMIT 1
+            """)
+        guard newest.rowCount == 1, let millis = newest[0].int64(0), let cid = newest[0].string(1), let uri = newest[0].string(2) else {
+            throw BenchError("feed_items is empty: generate the dataset first")
+        }
+        // One millisecond after the newest item, so the page starts with it.
+        timelineCursor = FeedCursor(sortAtMilliseconds: millis + 1, cid: cid, uri: uri)
         var followed: [String: [String]] = [:]
         let all = viewers.values.flatMap { $0 }
         let result = try connection.query("""
@@ -95,7 +110,8 @@ struct ServiceTargets {
         let dids = viewers[viewerClass] ?? []
         switch endpoint {
         case .getTimeline:
-            return dids.map { "\($0)\t/xrpc/app.bsky.feed.getTimeline?limit=50" }
+            let cursor = timelineCursor.encoded.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            return dids.map { "\($0)\t/xrpc/app.bsky.feed.getTimeline?limit=50&cursor=\(cursor)" }
         case .listNotifications:
             return dids.map { "\($0)\t/xrpc/app.bsky.notification.listNotifications?limit=50" }
         case .getAuthorFeed:

@@ -1,22 +1,22 @@
-import API
 import Foundation
 import Storage
 
-/// Everything `appview-api` reads from the environment, validated up front.
-struct APIConfiguration {
-    var listen: FastCGIListenAddress
-    var threads: Int
-    var database: DatabaseConfiguration
+/// Everything the API server reads from the environment, validated up front (shared by
+/// `appview-api` and the benchmark's `appview-bench serve`).
+public struct APIConfiguration {
+    public var listen: FastCGIListenAddress
+    public var threads: Int
+    public var database: DatabaseConfiguration
     /// CDN URL template for avatars, banners and images (`IMAGE_URL_TEMPLATE`).
-    var imageURLTemplate: String
+    public var imageURLTemplate: String
 
-    static let defaultListen = ".local/run/appview-api.sock"
-    static let defaultThreads = 32
+    public static let defaultListen = ".local/run/appview-api.sock"
+    public static let defaultThreads = 32
     /// Upper bound of the default pool: the database does the work, and a small server has few cores.
-    static let defaultPoolLimit = 16
+    public static let defaultPoolLimit = 16
 
     /// Throws `ConfigurationError` naming the variable and the accepted range.
-    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> APIConfiguration {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> APIConfiguration {
         let threads = try environment.positiveInt("API_THREADS", default: defaultThreads, max: 1024)
         let listen = try FastCGIListenAddress.parse(environment["FCGI_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultListen)
         // Threads are cheap and nginx has no upstream queue (a request beyond max_conns is refused), so
@@ -32,7 +32,7 @@ struct APIConfiguration {
         return APIConfiguration(listen: listen, threads: threads, database: database, imageURLTemplate: imageURLTemplate)
     }
 
-    static let usage = """
+    public static let usage = """
         appview-api: the AppView read API, served over FastCGI for nginx.
 
         Configured by environment variables:
@@ -55,7 +55,7 @@ struct APIConfiguration {
         """
 
     /// The database URL without credentials, for the startup log line.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         var text = url
         if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") {
             let userInfo = text[scheme.upperBound..<at]
