@@ -1,4 +1,5 @@
 import API
+import JSON
 
 /// The pgbench scripts of the database ceiling, built from the API's own SQL constants (so they
 /// cannot drift from what the service runs): one request of an endpoint for one viewer.
