@@ -22,6 +22,10 @@ public struct DatabaseConfiguration: Sendable {
     public var applicationName: String
     /// Seconds between the pool monitor's samples and status lines (`DB_MONITOR_INTERVAL_S`, default 60).
     public var monitorIntervalSeconds: Int
+    /// Server-side prepared statements for `query` (`DB_PREPARED_STATEMENTS`: `on`, `off`, `force_custom_plan`).
+    public var preparedStatements: PreparedStatementMode
+    /// Most prepared statements one connection keeps (least recently used evicted first).
+    public var preparedStatementCacheCapacity: Int
 
     public init(
         url: String,
@@ -32,7 +36,9 @@ public struct DatabaseConfiguration: Sendable {
         idleInTransactionTimeoutMilliseconds: Int = 15000,
         transactionTimeoutMilliseconds: Int = 10000,
         applicationName: String = "appview",
-        monitorIntervalSeconds: Int = 60
+        monitorIntervalSeconds: Int = 60,
+        preparedStatements: PreparedStatementMode = .on,
+        preparedStatementCacheCapacity: Int = 128
     ) {
         self.url = url
         self.poolSize = poolSize
@@ -43,6 +49,8 @@ public struct DatabaseConfiguration: Sendable {
         self.transactionTimeoutMilliseconds = transactionTimeoutMilliseconds
         self.applicationName = applicationName
         self.monitorIntervalSeconds = monitorIntervalSeconds
+        self.preparedStatements = preparedStatements
+        self.preparedStatementCacheCapacity = preparedStatementCacheCapacity
     }
 
     /// Reads the configuration from environment variables, with per-process defaults
@@ -69,7 +77,19 @@ public struct DatabaseConfiguration: Sendable {
             "TRANSACTION_TIMEOUT_MS", default: defaults.transactionTimeoutMilliseconds, max: 3_600_000)
         configuration.monitorIntervalSeconds = try environment.positiveInt(
             "DB_MONITOR_INTERVAL_S", default: defaults.monitorIntervalSeconds, max: 86_400)
+        if let raw = environment["DB_PREPARED_STATEMENTS"], !raw.isEmpty {
+            guard let mode = PreparedStatementMode(rawValue: raw.lowercased()) else {
+                let allowed = PreparedStatementMode.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError("DB_PREPARED_STATEMENTS=\(raw) is invalid: expected one of \(allowed)")
+            }
+            configuration.preparedStatements = mode
+        }
         return configuration
+    }
+
+    /// Statements a pooled connection may keep prepared; 0 when prepared statements are off.
+    public var effectivePreparedStatementCapacity: Int {
+        preparedStatements == .off ? 0 : max(0, preparedStatementCacheCapacity)
     }
 
     /// The conninfo libpq gets: the configured URL plus the connect timeout and application name.
@@ -89,11 +109,13 @@ public struct DatabaseConfiguration: Sendable {
 
     /// Applied with `set_config` on every new connection, so they also hold behind a pooler that drops startup options.
     public var sessionSettings: [String: String] {
-        [
+        var settings = [
             "statement_timeout": String(statementTimeoutMilliseconds),
             "idle_in_transaction_session_timeout": String(idleInTransactionTimeoutMilliseconds),
             "TimeZone": "UTC",
         ]
+        if preparedStatements == .forceCustomPlan { settings["plan_cache_mode"] = "force_custom_plan" }
+        return settings
     }
 }
 

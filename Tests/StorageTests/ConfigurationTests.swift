@@ -44,6 +44,31 @@ import Storage
         #expect(configuration.conninfo.hasPrefix("dbname=x connect_timeout=5 "))
     }
 
+    @Test(arguments: [("on", PreparedStatementMode.on), ("off", .off), ("OFF", .off), ("force_custom_plan", .forceCustomPlan)])
+    func preparedStatementsModeIsRead(raw: String, mode: PreparedStatementMode) throws {
+        let configuration = try DatabaseConfiguration.fromEnvironment(
+            ["DATABASE_URL": "dbname=x", "DB_PREPARED_STATEMENTS": raw], defaults: defaults)
+        #expect(configuration.preparedStatements == mode)
+        #expect((configuration.effectivePreparedStatementCapacity == 0) == (mode == .off))
+        #expect((configuration.sessionSettings["plan_cache_mode"] != nil) == (mode == .forceCustomPlan))
+    }
+
+    @Test func preparedStatementsAreOnByDefault() throws {
+        let configuration = try DatabaseConfiguration.fromEnvironment(["DATABASE_URL": "dbname=x"], defaults: defaults)
+        #expect(configuration.preparedStatements == .on)
+        #expect(configuration.effectivePreparedStatementCapacity == 128)
+    }
+
+    @Test(arguments: ["yes", "prepared", "2"])
+    func invalidPreparedStatementsModeIsRefusedNamingTheVariable(value: String) {
+        #expect {
+            _ = try DatabaseConfiguration.fromEnvironment(
+                ["DATABASE_URL": "dbname=x", "DB_PREPARED_STATEMENTS": value], defaults: defaults)
+        } throws: { error in
+            "\(error)".contains("DB_PREPARED_STATEMENTS=\(value)") && "\(error)".contains("force_custom_plan")
+        }
+    }
+
     @Test func missingDatabaseURLIsRefused() {
         #expect {
             _ = try DatabaseConfiguration.fromEnvironment([:], defaults: defaults)

@@ -12,15 +12,27 @@ public final class PostgresConnection: @unchecked Sendable {
     public internal(set) var isMarkedBroken = false
     /// When the connection was opened; the pool uses it for diagnostics.
     public let openedAt: Date
+    /// SQL text → server-side prepared statement, so `query` plans a statement once per connection.
+    private var statements: PreparedStatementCache
+    /// Statements evicted from the cache that still exist on the server; deallocated when the
+    /// connection is next idle (a failing DEALLOCATE inside a caller's transaction would abort it).
+    private var pendingDeallocations: [String] = []
+    /// The server may hold statements the cache no longer knows (it lost track after an error):
+    /// `DEALLOCATE ALL` when next idle and start over.
+    private var pendingDeallocateAll = false
 
     /// Opens a connection. `conninfo` is a libpq URI or key=value string; `settings` are applied with
     /// `set_config` after connecting (works behind PgBouncer in session mode and without startup options).
     /// Server notices go to `logger` at debug level, never to stderr.
+    /// `preparedStatementCapacity` > 0 makes `query` prepare each distinct SQL text once and keep up to
+    /// that many statements (least recently used evicted); 0 sends every statement unnamed (planned per call).
     public init(
         conninfo: String, settings: [String: String] = [:],
-        logger: Logger = Logger(label: "appview.storage.postgres")
+        logger: Logger = Logger(label: "appview.storage.postgres"),
+        preparedStatementCapacity: Int = 0
     ) throws {
         openedAt = Date()
+        statements = PreparedStatementCache(capacity: preparedStatementCapacity)
         noticeSink = NoticeSink(logger: logger)
         guard let connection = PQconnectdb(conninfo) else {
             throw PostgresError(.connection, message: "out of memory creating a connection")
@@ -92,14 +104,76 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs one statement with parameters sent separately from the SQL text (never spliced in).
+    /// With the prepared-statement cache on, the first call with a given SQL text prepares it on this
+    /// connection and later calls only bind and execute it (no parse, analysis or, usually, planning).
     @discardableResult
     public func query(_ sql: String, _ parameters: [PostgresBindable?] = []) throws -> QueryResult {
         guard let handle else { throw PostgresError(.connection, message: "connection is closed") }
         let texts = parameters.map { $0?.postgresText }
+        guard statements.isEnabled else {
+            let result: OpaquePointer? = withCStringArray(texts) { values in
+                PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+            }
+            return try check(result)
+        }
+        try deallocatePendingStatementsIfIdle()
+        if let name = statements.lookup(sql) {
+            do {
+                return try executePrepared(name, texts)
+            } catch let error as PostgresError where error.invalidatesPreparedStatement {
+                // The statement is gone (DISCARD ALL, DEALLOCATE) or its result type changed (ALTER TABLE).
+                // Forget it; the server state is uncertain after a 26000, so start clean when idle.
+                statements.remove(sql)
+                if error.sqlState == SQLState.invalidSQLStatementName {
+                    pendingDeallocateAll = true
+                } else {
+                    pendingDeallocations.append(name)
+                }
+                // Inside a transaction the failure aborted it: the caller must see the error.
+                guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+                try deallocatePendingStatementsIfIdle()
+            }
+        }
+        if let evicted = statements.evictIfFull() {
+            pendingDeallocations.append(evicted)
+            try deallocatePendingStatementsIfIdle()
+        }
+        let name = statements.makeName()
+        _ = try check(PQprepare(handle, name, sql, 0, nil))
+        // Recorded only after PREPARE succeeded: a failed one must never be looked up.
+        statements.record(sql, name: name)
+        return try executePrepared(name, texts)
+    }
+
+    /// Statements currently held by this connection's cache (for diagnostics and tests).
+    public var preparedStatementCount: Int { statements.count }
+
+    private func executePrepared(_ name: String, _ texts: [String?]) throws -> QueryResult {
         let result: OpaquePointer? = withCStringArray(texts) { values in
-            PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+            PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
         }
         return try check(result)
+    }
+
+    /// Drops evicted or invalidated statements on the server, only outside a transaction, in one round trip.
+    /// If that fails the cache and the server disagree: `DEALLOCATE ALL` and forget everything.
+    private func deallocatePendingStatementsIfIdle() throws {
+        guard let handle, pendingDeallocateAll || !pendingDeallocations.isEmpty,
+              PQtransactionStatus(handle) == PQTRANS_IDLE else { return }
+        if !pendingDeallocateAll {
+            let sql = pendingDeallocations.map { "DEALLOCATE \($0)" }.joined(separator: "; ")
+            do {
+                _ = try check(PQexec(handle, sql))
+                pendingDeallocations.removeAll()
+                return
+            } catch let error as PostgresError where !error.isConnectionLost {
+                pendingDeallocateAll = true
+            }
+        }
+        _ = try check(PQexec(handle, "DEALLOCATE ALL"))
+        statements.removeAll()
+        pendingDeallocations.removeAll()
+        pendingDeallocateAll = false
     }
 
     /// Runs one or more statements without parameters (migrations, `BEGIN`, `COMMIT`).

@@ -44,6 +44,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// A `withTransaction` call ran out of its time budget.
     public var isTransactionTimeout: Bool { kind == .transactionTimeout }
 
+    /// A cached prepared statement can no longer run as prepared: it no longer exists on the server
+    /// (`26000`, e.g. after `DISCARD ALL`) or its result columns changed (`0A000`, "cached plan must not
+    /// change result type", e.g. after `ALTER TABLE`). Preparing it again fixes it.
+    var invalidatesPreparedStatement: Bool {
+        sqlState == SQLState.invalidSQLStatementName || sqlState == SQLState.featureNotSupported
+    }
+
     /// The connection is unusable and must be replaced (the server ended the session or the socket broke).
     public var isConnectionLost: Bool {
         if kind == .connection { return true }
@@ -66,4 +73,6 @@ public enum SQLState {
     public static let crashShutdown = "57P02"
     public static let cannotConnectNow = "57P03"
     public static let idleInTransactionTimeout = "25P03"
+    public static let invalidSQLStatementName = "26000"
+    public static let featureNotSupported = "0A000"
 }

@@ -111,7 +111,8 @@ public final class ConnectionPool: @unchecked Sendable {
     private func openConnection() throws -> PostgresConnection {
         do {
             let connection = try PostgresConnection(
-                conninfo: configuration.conninfo, settings: configuration.sessionSettings, logger: logger)
+                conninfo: configuration.conninfo, settings: configuration.sessionSettings, logger: logger,
+                preparedStatementCapacity: configuration.effectivePreparedStatementCapacity)
             condition.lock()
             let wasBackingOff = state.connectSucceeded()
             lastConnectError = nil
