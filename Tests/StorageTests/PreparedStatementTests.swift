@@ -142,3 +142,25 @@ import TestSupport
         }
     }
 }
+
+/// A cached statement that goes stale inside `withTransaction` costs one retry, not an error.
+@Suite(.serialized) struct PreparedStatementTransactionTests {
+    @Test func aStaleStatementInsideWithTransactionIsRetriedAndSucceeds() throws {
+        let pool = ConnectionPool(configuration: DatabaseConfiguration(url: try TestDatabase.adminURL(), poolSize: 1))
+        defer { pool.close() }
+        try pool.withConnection { (connection: PostgresConnection) throws -> Void in
+            try connection.execute("CREATE TEMP TABLE prepared_tx (a int); INSERT INTO prepared_tx VALUES (1)")
+            #expect(try connection.query("SELECT * FROM prepared_tx WHERE a = $1::int", [1]).columnCount == 1)
+            try connection.execute("ALTER TABLE prepared_tx ADD COLUMN b int DEFAULT 9")
+        }
+        let retriesBefore = pool.monitor.counters.transactionRetries
+        var attempts = 0
+        let columns = try pool.withTransaction { (connection: PostgresConnection) throws -> Int in
+            attempts += 1
+            return try connection.query("SELECT * FROM prepared_tx WHERE a = $1::int", [1]).columnCount
+        }
+        #expect(columns == 2)
+        #expect(attempts == 2)
+        #expect(pool.monitor.counters.transactionRetries == retriesBefore + 1)
+    }
+}

@@ -130,7 +130,11 @@ public final class PostgresConnection: @unchecked Sendable {
                     pendingDeallocations.append(name)
                 }
                 // Inside a transaction the failure aborted it: the caller must see the error.
-                guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+                guard PQtransactionStatus(handle) == PQTRANS_IDLE else {
+                    var stale = error
+                    stale.isStalePreparedStatement = true
+                    throw stale
+                }
                 try deallocatePendingStatementsIfIdle()
             }
         }

@@ -20,6 +20,10 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// Five-character SQLSTATE, e.g. `40P01`; nil when the error did not come from the server.
     public var sqlState: String?
     public var message: String
+    /// A statement cached as prepared had gone stale (dropped on the server, or its result type changed)
+    /// inside a transaction, which the failure aborted. The cache has forgotten it: running the
+    /// transaction again prepares it afresh, so `withTransaction` retries.
+    public internal(set) var isStalePreparedStatement = false
 
     public init(_ kind: Kind, sqlState: String? = nil, message: String) {
         self.kind = kind

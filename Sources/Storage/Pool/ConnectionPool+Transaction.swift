@@ -17,6 +17,7 @@ extension ConnectionPool {
     ///
     /// - Deadlocks (`40P01`) and serialization failures (`40001`) are retried, 3 attempts in all,
     ///   after 100 and 200 ms; each retry is counted (`monitor.counters.transactionRetries`).
+    ///   So is, without a pause, a cached prepared statement that went stale (`PostgresError.isStalePreparedStatement`).
     ///   `body` may therefore run more than once: keep side effects outside the database idempotent.
     /// - `timeoutMilliseconds` bounds the whole call, all attempts included: each attempt's
     ///   statements get `statement_timeout` = min(configured statement timeout, remaining budget),
@@ -48,6 +49,13 @@ extension ConnectionPool {
                     logger.notice("connection lost before the transaction began, retrying", metadata: ["error": "\(failure.error.message)"])
                 } catch let failure as TransactionNotStarted {
                     throw failure.error
+                } catch let error as PostgresError where error.isStalePreparedStatement && attempt < Self.transactionMaxAttempts {
+                    // A schema change or DISCARD invalidated a cached statement; it is forgotten now, so
+                    // the next attempt prepares it again. No pause: nothing to wait for.
+                    monitor.count(\.transactionRetries)
+                    logger.notice("prepared statement went stale inside a transaction, retrying",
+                                  metadata: ["sqlstate": "\(error.sqlState ?? "")", "attempt": "\(attempt + 1)"])
+                    attempt += 1
                 } catch let error as PostgresError where error.isRetryableTransactionConflict {
                     guard attempt < Self.transactionMaxAttempts else { throw error }
                     let pause = Self.transactionRetryBackoffMilliseconds[attempt - 1]
