@@ -19,12 +19,6 @@ struct GetTimeline: XRPCMethod {
     static let nsid = "app.bsky.feed.getTimeline"
     static let requiresViewer = true
 
-    static let windowAttempts = TimelineQuery.windowAttempts
-    static let windowGrowth = TimelineQuery.windowGrowth
-    static let hour: Int64 = 3_600_000
-    static let denseFollowThreshold = TimelineQuery.denseFollowThreshold
-    static let recentScanBudget = TimelineQuery.recentScanBudget
-
     let viewer: String
     let limit: Int
     let cursor: FeedCursor?
@@ -39,10 +33,6 @@ struct GetTimeline: XRPCMethod {
            algorithm != "reverse-chronological" {
             throw .invalidRequest("Unsupported algorithm: \(algorithm)")
         }
-    }
-
-    static func initialWindow(originatorCount: Int) -> Int64 {
-        TimelineQuery.initialWindow(originatorCount: originatorCount)
     }
 
     func run(on connection: PostgresConnection, environment: XRPCEnvironment) throws -> [UInt8] {
@@ -70,11 +60,11 @@ struct GetTimeline: XRPCMethod {
                                          profiles: environment.profiles, on: connection)
     }
 
-    /// The adaptive-window paging loop (at most `windowAttempts` executions of `TimelineQuery.page`).
+    /// The adaptive-window paging loop (at most `TimelineQuery.windowAttempts` executions of `TimelineQuery.page`).
     /// `excluded`: blocked either way or inactive followed accounts (for the recent-items walk).
     static func fetchPage(viewer: String, originators: [String], blocked: [String], excluded: [String],
                           cursor: FeedCursor?, limit: Int, now: Int64,
-                          denseThreshold: Int = denseFollowThreshold, budget: Int = recentScanBudget,
+                          denseThreshold: Int = TimelineQuery.denseFollowThreshold, budget: Int = TimelineQuery.recentScanBudget,
                           on connection: PostgresConnection) throws -> [FeedItemRow]
     {
         var rows: [FeedItemRow] = []
@@ -95,9 +85,9 @@ struct GetTimeline: XRPCMethod {
             position = [Timestamp.iso8601(epochMilliseconds: floorMillis), floorCID, floorURI]
             upper = min(upper, floorMillis)
         }
-        var window = initialWindow(originatorCount: originators.count)
-        for attempt in 0..<windowAttempts {
-            let isLast = attempt == windowAttempts - 1
+        var window = TimelineQuery.initialWindow(originatorCount: originators.count)
+        for attempt in 0..<TimelineQuery.windowAttempts {
+            let isLast = attempt == TimelineQuery.windowAttempts - 1
             let lower = upper - window
             let lowerParameter = isLast ? "-infinity" : Timestamp.iso8601(epochMilliseconds: lower)
             let result = try connection.query(TimelineQuery.page, [
@@ -108,7 +98,7 @@ struct GetTimeline: XRPCMethod {
             // The window is exhausted: continue strictly below its start (every row at or after
             // `lower` was eligible above), so the next, wider window never re-reads these rows.
             position = [lowerParameter, "", ""]
-            window *= windowGrowth
+            window *= TimelineQuery.windowGrowth
         }
         return rows
     }

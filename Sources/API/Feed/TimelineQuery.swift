@@ -2,7 +2,7 @@
 ///
 /// A request runs: `followsAndBlocks`; then, for ≥ `denseFollowThreshold` originators,
 /// `recentScan` (+ `recentScanFloor` when it did not fill the page); then, while the page is not
-/// full, `page` over windows `GetTimeline.initialWindow(originatorCount:)` × `windowGrowth`^k
+/// full, `page` over windows `initialWindow(originatorCount:)` × `windowGrowth`^k
 /// behind the keyset position (at most `windowAttempts`, the last unbounded); then
 /// `PostQuery.views` and `ActorQuery.profiles` to hydrate.
 public enum TimelineQuery {
