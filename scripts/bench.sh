@@ -22,12 +22,8 @@
 #   BENCH_KEEP_CLUSTER=1     leave the cluster running afterwards
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
+source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then PATH=$PATH:/opt/swift/usr/bin; fi
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 SCALE=${BENCH_SCALE:-1}
 DURATION=${BENCH_DURATION:-10}
@@ -55,11 +51,7 @@ NGINX_STARTED=0
 CLUSTER_STARTED=0
 cleanup() {
   set +e
-  if [ -n "$API_PID" ] && kill -0 "$API_PID" 2>/dev/null; then
-    log "stopping appview-bench serve (pid $API_PID)"
-    kill -TERM "$API_PID"; for _ in $(seq 1 100); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$API_PID" 2>/dev/null && kill -KILL "$API_PID"
-  fi
+  stop_pid "$API_PID" 10 "appview-bench serve"
   [ "$NGINX_STARTED" = 1 ] && scripts/nginx.sh stop "$STATE" >/dev/null 2>&1
   if [ "$CLUSTER_STARTED" = 1 ] && [ "${BENCH_KEEP_CLUSTER:-0}" != 1 ]; then
     scripts/pg-cluster.sh stop "$STATE" >/dev/null 2>&1
@@ -130,14 +122,9 @@ service_skip_reason() {
 reason=$(service_skip_reason)
 if [ -z "$reason" ]; then
   sock=$STATE/appview-api.sock
-  rm -f "$sock"
   # The same API as appview-api (same configuration variables), but the viewer comes from the
   # X-Bench-Viewer header: a separate binary, so production can never honour that header.
-  (umask 000; FCGI_LISTEN=$sock API_THREADS=$API_THREADS exec "$BENCH" serve) >"$RUN_DIR/api.log" 2>&1 &
-  API_PID=$!
-  for _ in $(seq 1 300); do [ -S "$sock" ] && break; kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
-  if [ -S "$sock" ]; then
-    chmod 666 "$sock" 2>/dev/null || true
+  if start_api "$BENCH" "$sock" "$API_THREADS" "$RUN_DIR/api.log" serve; then
     # The per-client rate limit would turn the load generator's requests into 429s.
     NGINX_RATE=1000000r/s NGINX_BURST=1000000 scripts/nginx.sh start "$STATE" "$HTTP_PORT" "$sock" "$API_THREADS" >&2
     NGINX_STARTED=1

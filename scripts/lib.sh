@@ -1,4 +1,4 @@
-# Shared helpers for scripts/run.sh, scripts/test.sh and scripts/stop-local.sh (source it).
+# Shared helpers for scripts/run.sh, test.sh, bench.sh and stop-local.sh (source it).
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -48,15 +48,18 @@ has_subcommand() {
   grep -qE "^[[:space:]]+$2([[:space:]]|\$)" <<<"$help" && "$1" "$2" --help >/dev/null 2>&1
 }
 
-# Start appview-api in the background on a unix socket that nginx workers (user appview) can use.
-# Sets API_PID. Extra environment (DATABASE_URL, ...) must be exported by the caller.
-start_api() { # exe socket threads logfile|-
+# Start the API (appview-api, or another binary serving it, e.g. `appview-bench serve`) in the
+# background on a unix socket that nginx workers (user appview) can use. Sets API_PID.
+# Extra environment (DATABASE_URL, ...) must be exported by the caller; arguments after the
+# logfile are passed to the executable.
+start_api() { # exe socket threads logfile|- [args...]
   local exe=$1 sock=$2 threads=$3 logfile=$4
+  shift 4
   rm -f "$sock"
   if [ "$logfile" = - ]; then
-    (umask 000; FCGI_LISTEN="$sock" API_THREADS="$threads" exec "$exe") &
+    (umask 000; FCGI_LISTEN="$sock" API_THREADS="$threads" exec "$exe" "$@") &
   else
-    (umask 000; FCGI_LISTEN="$sock" API_THREADS="$threads" exec "$exe") >>"$logfile" 2>&1 &
+    (umask 000; FCGI_LISTEN="$sock" API_THREADS="$threads" exec "$exe" "$@") >>"$logfile" 2>&1 &
   fi
   API_PID=$!
   local i
