@@ -14,16 +14,18 @@
 #   FIXTURES_DIR             <repo>/Tests/Fixtures
 #   CORPUS_DIR               directory of the firehose corpus (expected_v1.jsonl ...), when found
 #   NGINX_ACCESS_LOG         nginx access log of APPVIEW_URL; REPO_ROOT
-# Knobs: SWIFT_TEST_ARGS (extra args for swift test, e.g. "--filter StorageTests"), PYTEST_ARGS,
+# Knobs: TEST_PG_PORT, TEST_HTTP_PORT, TEST_HTTP_RL_PORT (defaults 54330, 18080, 18081),
+#        SWIFT_TEST_ARGS (extra args for swift test, e.g. "--filter StorageTests"), PYTEST_ARGS,
 #        HTTP_TESTS_DIR (default Tests/http).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 
 STATE_REL=.local/test
-PG_PORT=54330
-HTTP_PORT=18080
-HTTP_RL_PORT=18081
+# Overridable so several checkouts can run their suites at once on one machine.
+PG_PORT=${TEST_PG_PORT:-54330}
+HTTP_PORT=${TEST_HTTP_PORT:-18080}
+HTTP_RL_PORT=${TEST_HTTP_RL_PORT:-18081}
 API_THREADS=32
 
 results=()
