@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "API", targets: ["API"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Identity", targets: ["Identity"]),
         .executable(name: "appview-api", targets: ["appview-api"]),
         .executable(name: "appview-ingest", targets: ["appview-ingest"]),
         .executable(name: "appview-bench", targets: ["appview-bench"]),
@@ -22,6 +23,8 @@ let package = Package(
         // C libraries from Debian, found by pkg-config.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The one hand-written JSON writer every module emits through.
         .target(name: "JSON"),
@@ -38,17 +41,22 @@ let package = Package(
             name: "Ingest",
             dependencies: ["Storage", "JSON", .product(name: "Logging", package: "swift-log")]
         ),
+        // DIDs and keys: DID documents, resolution (PLC, did:web) with a shared cache, ES256K/ES256.
+        .target(
+            name: "Identity",
+            dependencies: ["Storage", "JSON", "COpenSSL", "CCurl", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "API",
-            dependencies: ["Storage", "JSON", "CFastCGI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Storage", "JSON", "Identity", "CFastCGI", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "appview-api",
-            dependencies: ["API", "Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["API", "Identity", "Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "appview-ingest",
-            dependencies: ["Ingest", "Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Ingest", "Identity", "JSON", "Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "appview-bench",
@@ -62,6 +70,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Ingest", "Storage", "TestSupport"]),
+        .testTarget(name: "IdentityTests", dependencies: ["Identity", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["API", "Storage", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

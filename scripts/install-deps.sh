@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on Debian 12, and only what is missing.
 #   - Debian packages (checked with dpkg): PostgreSQL 15 server + contrib, libpq-dev, libfcgi-dev,
-#     libssl-dev, pkg-config, nginx, wrk, zstd, curl, python3.
-#   - Python packages for the HTTP tests (pytest, requests), for the `python3` on PATH.
+#     libssl-dev, libcurl4-openssl-dev, pkg-config, nginx, wrk, zstd, curl, python3.
+#   - Python packages for the HTTP tests (pytest, requests, cryptography), for the `python3` on PATH.
 #   - The unprivileged system user `appview` (PostgreSQL refuses to run as root).
 # Runs `apt-get update` only when something must be installed. Needs no stdin.
 # As non-root it uses sudo when available, else it prints what is missing and fails.
@@ -39,7 +39,8 @@ PKGS=(
   postgresql-client-15
   libpq-dev
   libfcgi-dev
-  libssl-dev
+  libssl-dev             # OpenSSL libcrypto: service-auth signatures (ES256K / ES256)
+  libcurl4-openssl-dev   # libcurl: DID document fetches (PLC directory, did:web)
   pkg-config             # SwiftPM finds libpq / fcgi through pkg-config
   nginx
   wrk
@@ -59,7 +60,7 @@ done
 PY=$(command -v python3 || true)
 py_missing=()
 if [ -n "$PY" ]; then
-  for mod in pytest requests; do
+  for mod in pytest requests cryptography; do
     "$PY" -c "import $mod" >/dev/null 2>&1 || py_missing+=("$mod")
   done
 fi
@@ -76,6 +77,7 @@ if [ "$py_is_system" = 1 ]; then
   if [ -z "$PY" ]; then
     pkg_installed python3-pytest || missing+=(python3-pytest)
     pkg_installed python3-requests || missing+=(python3-requests)
+    pkg_installed python3-cryptography || missing+=(python3-cryptography)
   fi
 fi
 
@@ -107,7 +109,7 @@ fi
 # ---------------------------------------------------------------- pip (non-system python only)
 if [ -n "$PY" ] && [ "$py_is_system" = 0 ]; then
   py_missing=()
-  for mod in pytest requests; do
+  for mod in pytest requests cryptography; do
     "$PY" -c "import $mod" >/dev/null 2>&1 || py_missing+=("$mod")
   done
   if [ "${#py_missing[@]}" -gt 0 ]; then
@@ -125,8 +127,8 @@ if [ -n "$PY" ] && ! "$PY" -c 'import lexrpc' >/dev/null 2>&1; then
     || die "pip install lexrpc failed for $PY"
 fi
 if [ -n "$PY" ]; then
-  "$PY" -c 'import pytest, requests, lexrpc' 2>/dev/null || die "$PY still cannot import pytest/requests/lexrpc"
-  log "python: $PY has pytest and requests"
+  "$PY" -c 'import pytest, requests, cryptography, lexrpc' 2>/dev/null || die "$PY still cannot import pytest/requests/cryptography/lexrpc"
+  log "python: $PY has pytest, requests and cryptography"
 fi
 
 # ---------------------------------------------------------------- the appview system user

@@ -27,5 +27,5 @@ do {
     FileHandle.standardError.write(Data("appview-api: invalid configuration: \(error)\n".utf8))
     exit(2)
 }
-APIServer.run(name: "appview-api", configuration: configuration, authenticator: UnconfiguredServiceAuth(),
-              signals: terminationSignals, logger: Logger(label: "appview.api"))
+// Service auth when SERVICE_DID is set (validated above), otherwise every token is refused.
+APIServer.run(name: "appview-api", configuration: configuration, signals: terminationSignals, logger: Logger(label: "appview.api"))

@@ -9,6 +9,8 @@ public struct APIConfiguration {
     public var database: DatabaseConfiguration
     /// CDN URL template for avatars, banners and images (`IMAGE_URL_TEMPLATE`).
     public var imageURLTemplate: String
+    /// atproto service auth; nil when `SERVICE_DID` is unset (then every token is refused).
+    public var serviceAuth: ServiceAuthConfiguration?
 
     public static let defaultListen = ".local/run/appview-api.sock"
     public static let defaultThreads = 32
@@ -29,7 +31,9 @@ public struct APIConfiguration {
         for placeholder in ["{did}", "{cid}"] where !imageURLTemplate.contains(placeholder) {
             throw ConfigurationError("IMAGE_URL_TEMPLATE=\(imageURLTemplate) is invalid: it must contain \(placeholder)")
         }
-        return APIConfiguration(listen: listen, threads: threads, database: database, imageURLTemplate: imageURLTemplate)
+        let serviceAuth = try ServiceAuthConfiguration.fromEnvironment(environment)
+        return APIConfiguration(listen: listen, threads: threads, database: database, imageURLTemplate: imageURLTemplate,
+                                serviceAuth: serviceAuth)
     }
 
     public static let usage = """
@@ -46,6 +50,16 @@ public struct APIConfiguration {
           IMAGE_URL_TEMPLATE      CDN URL for blobs, placeholders {preset} {did} {cid}
                                   (default \(ImageURLTemplate.defaultTemplate))
           DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)
+          SERVICE_DID             this AppView's DID: the `aud` service-auth tokens must carry; unset = every
+                                  Authorization header is refused (401) and requests are anonymous
+          SERVICE_DID_ALTERNATES  further accepted `aud` DIDs, comma-separated (default none)
+          PLC_URL                 PLC directory for did:plc documents (default https://plc.directory)
+          AUTH_CLOCK_SKEW_S       seconds a token is still accepted after its exp, 0-300
+                                  (default \(ServiceAuthConfiguration.defaultClockSkewSeconds))
+          DID_CACHE_TTL_S         DID documents are refetched after this age (default \(ServiceAuthConfiguration.defaultCacheTTLSeconds))
+          DID_CACHE_SIZE          DID documents kept in memory (default \(ServiceAuthConfiguration.defaultCacheSize)); all are
+                                  also kept in the did_documents table
+          DID_RESOLVE_TIMEOUT_MS  limit of one DID document fetch (default \(ServiceAuthConfiguration.defaultResolveTimeoutMilliseconds))
           MIGRATIONS_DIR          migrations to compare the schema with (default ./migrations)
           LOG_LEVEL               trace|debug|info|notice|warning|error|critical (default info)
 

@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import Logging
 import Storage
 
@@ -27,6 +28,33 @@ public enum APIServer {
         name: String, configuration: APIConfiguration, authenticator: any ViewerAuthenticator,
         signals: TerminationSignals, logger: Logger
     ) -> Never {
+        run(name: name, configuration: configuration, makeAuthenticator: { _ in authenticator }, signals: signals, logger: logger)
+    }
+
+    /// Serves with the production authenticator: atproto service auth when `SERVICE_DID` is
+    /// configured (DID documents cached in memory and in `did_documents`), else
+    /// `UnconfiguredServiceAuth`.
+    public static func run(name: String, configuration: APIConfiguration, signals: TerminationSignals, logger: Logger) -> Never {
+        run(name: name, configuration: configuration, makeAuthenticator: { pool in
+            guard let serviceAuth = configuration.serviceAuth else {
+                logger.notice("SERVICE_DID is not set: Authorization headers are refused, every request is anonymous")
+                return UnconfiguredServiceAuth()
+            }
+            let resolver = DIDResolver(configuration: serviceAuth.resolver, store: DIDDocumentStore(pool: pool))
+            logger.info("service auth enabled", metadata: [
+                "serviceDID": "\(serviceAuth.serviceDID)", "alternates": "\(serviceAuth.alternateDIDs.joined(separator: ","))",
+                "plcURL": "\(serviceAuth.resolver.plcURL)", "clockSkewS": "\(serviceAuth.clockSkewSeconds)",
+                "didCacheTTLS": "\(Int(serviceAuth.resolver.cacheTTLSeconds))", "didCacheSize": "\(serviceAuth.resolver.cacheSize)",
+                "didResolveTimeoutMs": "\(serviceAuth.resolver.timeoutMilliseconds)",
+            ])
+            return ServiceAuthVerifier(configuration: serviceAuth, keys: resolver)
+        }, signals: signals, logger: logger)
+    }
+
+    private static func run(
+        name: String, configuration: APIConfiguration, makeAuthenticator: (ConnectionPool) -> any ViewerAuthenticator,
+        signals: TerminationSignals, logger: Logger
+    ) -> Never {
         func fail(_ message: String) -> Never {
             FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
             exit(1)
@@ -48,7 +76,7 @@ public enum APIServer {
 
         let service = AppViewService(
             pool: pool,
-            xrpc: XRPCRouter(pool: pool, authenticator: authenticator, imageURLTemplate: configuration.imageURLTemplate),
+            xrpc: XRPCRouter(pool: pool, authenticator: makeAuthenticator(pool), imageURLTemplate: configuration.imageURLTemplate),
             operations: OperationsEndpoints(pool: pool, expectedSchemaVersion: expectedSchemaVersion))
         let server = FastCGIServer(
             configuration: FastCGIServer.Configuration(listen: configuration.listen, threads: configuration.threads),

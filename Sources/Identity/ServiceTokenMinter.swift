@@ -1,0 +1,73 @@
+import JSON
+
+/// Mints atproto service-auth JWTs the way a PDS does: header `{typ:"JWT", alg}`, payload
+/// `{iat, iss, aud, exp, lxm?, jti}`, signature `r‖s` (low-S) over `header.payload`.
+public struct ServiceTokenMinter: Sendable {
+    public let key: PrivateKey
+
+    public init(key: PrivateKey) {
+        self.key = key
+    }
+
+    /// A compact JWT. `jti` is random.
+    public func mint(issuer: String, audience: String, method lxm: String?, issuedAt: Int, lifetimeSeconds: Int) throws(SigningError) -> String {
+        var header = JSONWriter(capacity: 64)
+        header.beginObject()
+        header.field("typ", "JWT")
+        header.field("alg", key.curve.jwtAlgorithm)
+        header.endObject()
+
+        var payload = JSONWriter(capacity: 256)
+        payload.beginObject()
+        payload.field("iat", issuedAt)
+        payload.field("iss", issuer)
+        payload.field("aud", audience)
+        payload.field("exp", issuedAt + lifetimeSeconds)
+        payload.optionalField("lxm", lxm)
+        payload.field("jti", Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255) }))
+        payload.endObject()
+
+        let signingInput = Base64URL.encode(header.bytes) + "." + Base64URL.encode(payload.bytes)
+        let signature = try key.sign(Array(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+}
+
+/// A minimal DID document for a key this process generated (`mint-token`, tests).
+public func makeDIDDocument(did: String, handle: String?, key: PublicKey, pdsEndpoint: String? = nil) -> String {
+    var writer = JSONWriter(capacity: 512)
+    writer.beginObject()
+    writer.key("@context")
+    writer.beginArray()
+    writer.string("https://www.w3.org/ns/did/v1")
+    writer.string("https://w3id.org/security/multikey/v1")
+    writer.endArray()
+    writer.field("id", did)
+    if let handle {
+        writer.key("alsoKnownAs")
+        writer.beginArray()
+        writer.string("at://" + handle)
+        writer.endArray()
+    }
+    writer.key("verificationMethod")
+    writer.beginArray()
+    writer.beginObject()
+    writer.field("id", did + "#atproto")
+    writer.field("type", "Multikey")
+    writer.field("controller", did)
+    writer.field("publicKeyMultibase", key.multikey)
+    writer.endObject()
+    writer.endArray()
+    if let pdsEndpoint {
+        writer.key("service")
+        writer.beginArray()
+        writer.beginObject()
+        writer.field("id", "#atproto_pds")
+        writer.field("type", "AtprotoPersonalDataServer")
+        writer.field("serviceEndpoint", pdsEndpoint)
+        writer.endObject()
+        writer.endArray()
+    }
+    writer.endObject()
+    return writer.text
+}
