@@ -14,7 +14,10 @@
 #   FIXTURES_DIR             <repo>/Tests/Fixtures
 #   CORPUS_DIR               directory of the firehose corpus (expected_v1.jsonl ...), when found
 #   NGINX_ACCESS_LOG         nginx access log of APPVIEW_URL; REPO_ROOT
-# Knobs: TEST_PG_PORT, TEST_HTTP_PORT, TEST_HTTP_RL_PORT (defaults 54330, 18080, 18081),
+#   SERVICE_DID              did:web:appview.test, the API's service-auth audience
+#   TEST_PLC_PORT            port of the PLC stand-in the HTTP tests start (Tests/http/service_auth.py);
+#                            the API runs with PLC_URL=http://127.0.0.1:$TEST_PLC_PORT
+# Knobs: TEST_PG_PORT, TEST_HTTP_PORT, TEST_HTTP_RL_PORT, TEST_PLC_PORT (defaults 54330, 18080, 18081, 18082),
 #        SWIFT_TEST_ARGS (extra args for swift test, e.g. "--filter StorageTests"), PYTEST_ARGS,
 #        HTTP_TESTS_DIR (default Tests/http).
 set -uo pipefail
@@ -26,6 +29,7 @@ STATE_REL=.local/test
 PG_PORT=${TEST_PG_PORT:-54330}
 HTTP_PORT=${TEST_HTTP_PORT:-18080}
 HTTP_RL_PORT=${TEST_HTTP_RL_PORT:-18081}
+PLC_PORT=${TEST_PLC_PORT:-18082}
 API_THREADS=32
 
 results=()
@@ -123,6 +127,8 @@ http_setup() {
   DATABASE_URL=$(pg_url "$STATE" "$PG_PORT" http_test)
   export DATABASE_URL
   "$BIN/appview-ingest" migrate || { warn "migrate failed"; return 1; }
+  # Service auth: DID documents come from the PLC stand-in that the HTTP tests run on PLC_PORT.
+  export SERVICE_DID=did:web:appview.test PLC_URL=http://127.0.0.1:$PLC_PORT TEST_PLC_PORT=$PLC_PORT
   log "starting appview-api (debug) on $STATE/appview-api.sock"
   start_api "$BIN/appview-api" "$STATE/appview-api.sock" "$API_THREADS" "$STATE/appview-api.log" \
     || { warn "appview-api did not start:"; tail -n 40 "$STATE/appview-api.log" >&2; return 1; }

@@ -20,8 +20,8 @@ public final class DIDResolver: @unchecked Sendable {
         public var timeoutMilliseconds: Int = 3000
         /// Larger documents are refused (real ones are ~1 KB).
         public var maxDocumentBytes: Int = 64 * 1024
-        /// A forced refresh (after a failed signature) goes to the network at most this often per DID,
-        /// so forged tokens cannot make us hammer the directory.
+        /// A forced refresh (after a failed signature) goes to the network at most once per this
+        /// interval per DID, so forged tokens cannot make us hammer the directory.
         public var forcedRefreshIntervalSeconds: Double = 30
         /// How long "does not exist" is remembered.
         public var notFoundTTLSeconds: Double = 60
@@ -68,7 +68,8 @@ public final class DIDResolver: @unchecked Sendable {
     private let condition = NSCondition()
     private var cache: LRUCache<String, Entry>
     private var flights: [FlightKey: Flight] = [:]
-    private var lastNetworkAttempt: [String: Double] = [:]
+    /// When each DID was last fetched because a signature failed (the rate limit of forced fetches).
+    private var lastForcedFetch: [String: Double] = [:]
     private var counters = Statistics()
 
     /// - Parameters:
@@ -154,14 +155,14 @@ public final class DIDResolver: @unchecked Sendable {
             return fallback!.outcome
         }
 
-        if forced, let fallback, !mayFetchAgain(did.text, now: now) {
+        if forced, let fallback, !mayForceFetch(did.text, now: now) {
             return fallback.outcome
         }
-        return fetch(did, now: now, fallback: fallback)
+        return fetch(did, now: now, fallback: fallback, forced: forced)
     }
 
-    private func fetch(_ did: DID, now: Double, fallback: Entry?) -> Result<DIDDocument, DIDResolutionError> {
-        noteNetworkAttempt(did.text, now: now)
+    private func fetch(_ did: DID, now: Double, fallback: Entry?, forced: Bool) -> Result<DIDDocument, DIDResolutionError> {
+        if forced { noteForcedFetch(did.text, now: now) }
         count(\.networkFetches)
         let url = documentURL(did)
         let failure: DIDResolutionError
@@ -256,20 +257,20 @@ public final class DIDResolver: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func mayFetchAgain(_ did: String, now: Double) -> Bool {
+    private func mayForceFetch(_ did: String, now: Double) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard let last = lastNetworkAttempt[did] else { return true }
+        guard let last = lastForcedFetch[did] else { return true }
         return now - last >= configuration.forcedRefreshIntervalSeconds
     }
 
-    private func noteNetworkAttempt(_ did: String, now: Double) {
+    private func noteForcedFetch(_ did: String, now: Double) {
         condition.lock()
         defer { condition.unlock() }
         // Bounded like the cache: drop attempts old enough not to matter any more.
-        if lastNetworkAttempt.count >= configuration.cacheSize {
-            lastNetworkAttempt = lastNetworkAttempt.filter { now - $0.value < configuration.forcedRefreshIntervalSeconds }
+        if lastForcedFetch.count >= configuration.cacheSize {
+            lastForcedFetch = lastForcedFetch.filter { now - $0.value < configuration.forcedRefreshIntervalSeconds }
         }
-        lastNetworkAttempt[did] = now
+        lastForcedFetch[did] = now
     }
 }

@@ -9,7 +9,7 @@ struct AppViewIngest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appview-ingest",
         abstract: "Indexes AT Protocol events into the AppView database.",
-        subcommands: [Migrate.self, Import.self, DemoData.self])
+        subcommands: [Migrate.self, Import.self, DemoData.self, MintToken.self])
 }
 
 /// Database settings from the environment, with the ingest's defaults (pool 8, statements 30 s).

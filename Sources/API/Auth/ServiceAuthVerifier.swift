@@ -80,7 +80,7 @@ public struct ServiceAuthVerifier: ViewerAuthenticator {
             throw ServiceAuthError.invalid("token lxm \(lxm) does not match the called method \(nsid)")
         }
         guard jwt.signature.count == 64 else {
-            throw ServiceAuthError.badSignature("the signature must be 64 bytes r‖s, got \(jwt.signature.count)")
+            throw ServiceAuthError.invalid("malformed token: the signature must be 64 bytes r‖s, got \(jwt.signature.count)")
         }
 
         // Signature, with one forced re-resolution in case the key was rotated since we cached it.
