@@ -499,13 +499,14 @@ def test_mint_token_by_handle_gets_that_accounts_timeline_and_re_minting_rotates
     token = first.stdout.strip()
     assert token.count(".") == 2
     uris = timeline_uris(bearer(token))
-    assert uris == list(reversed(world.posts_b))  # A follows B
+    own_and_followed = list(reversed(world.posts_a + world.posts_b))  # A follows B; B posted last
+    assert uris == own_and_followed
     assert psql(f"SELECT is_local FROM did_documents WHERE did = '{world.author_a}'") == "t"
 
     # A new key: the API still has the old document in memory and must re-read the database.
     second = mint(world.author_a, "--curve", "p256", "--lxm", TIMELINE)
     assert second.returncode == 0, second.stderr
-    assert timeline_uris(bearer(second.stdout.strip())) == list(reversed(world.posts_b))
+    assert timeline_uris(bearer(second.stdout.strip())) == own_and_followed
     rejected(xrpc(TIMELINE, {"limit": 5}, bearer(token)), 401, "BadJwtSignature")
     # lxm was set: another method refuses it.
     rejected(xrpc("app.bsky.notification.listNotifications", {}, bearer(second.stdout.strip())), 401, "InvalidToken")
