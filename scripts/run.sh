@@ -3,7 +3,8 @@
 #   deps -> release build -> PostgreSQL (.local/run, port 54329) -> migrate -> demo + corpus import
 #   -> appview-api (FastCGI on .local/run/appview-api.sock) -> nginx on 127.0.0.1:8080
 #   -> appview-ingest run (when that subcommand exists).
-# Environment: HTTP_PORT (8080), API_THREADS (32), REIMPORT=1 to import the data again.
+# Environment: HTTP_PORT (8080), API_THREADS (32), REIMPORT=1 to import the data again,
+#   SERVICE_DID (default did:web:localhost: local, so `appview-ingest mint-token` works).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -83,6 +84,8 @@ if [ "${#imports[@]}" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- services
+# Service auth with a local service DID, so tokens minted by `appview-ingest mint-token` verify.
+export SERVICE_DID=${SERVICE_DID:-did:web:localhost}
 log "starting appview-api (FCGI_LISTEN=$SOCK, API_THREADS=$API_THREADS)"
 start_api "$BIN/appview-api" "$SOCK" "$API_THREADS" - || die "appview-api did not open $SOCK"
 echo "$API_PID" >"$STATE/appview-api.pid"
@@ -133,6 +136,11 @@ AppView is up: $U   (Ctrl-C stops api, nginx, ingest and PostgreSQL)
   curl -s '$U/xrpc/app.bsky.feed.getAuthorFeed?actor=$DID&limit=10'
   curl -s '$U/xrpc/app.bsky.feed.getPosts?uris=$(enc "$POST_URI")'
   curl -s '$U/api/metrics/database'
+Viewer (service auth, SERVICE_DID=$SERVICE_DID): a token for the demo account alice.demo, then her timeline:
+  export DATABASE_URL='$DATABASE_URL' SERVICE_DID='$SERVICE_DID'
+  TOKEN=\$($BIN/appview-ingest mint-token --actor alice.demo)
+  curl -s -H "Authorization: Bearer \$TOKEN" '$U/xrpc/app.bsky.feed.getTimeline?limit=5'
+  curl -s -H "Authorization: Bearer \$TOKEN" '$U/xrpc/app.bsky.notification.listNotifications?limit=5'
 psql: make psql   (or: psql '$DATABASE_URL')
 logs: $STATE/nginx/logs/, $STATE/pg.log$( [ -n "$INGEST_PID" ] && echo ", $STATE/appview-ingest.log")
 
