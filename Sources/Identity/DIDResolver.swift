@@ -142,8 +142,10 @@ public final class DIDResolver: @unchecked Sendable {
         if let row = loadRow(did.text), let document = try? DIDDocument(did: did.text, json: Array(row.json.utf8)) {
             let entry = Entry(outcome: .success(document), validUntil: row.fetchedAt + ttl, fetchedAt: row.fetchedAt, isLocal: row.isLocal)
             let fresh = now < row.fetchedAt + ttl
-            let newerThanMemory = row.fetchedAt > (previous?.fetchedAt ?? -1)
-            if row.isLocal || (fresh && (!forced || newerThanMemory)) {
+            // On a forced refresh the row only helps when someone else (another API process,
+            // mint-token) stored a different document since we cached ours.
+            let differsFromMemory = (try? previous?.outcome.get())?.json != document.json
+            if row.isLocal || (fresh && (!forced || differsFromMemory)) {
                 count(\.databaseHits)
                 // Local documents never expire from the network's point of view; memory still re-reads them after the TTL.
                 remember(did.text, Entry(outcome: entry.outcome, validUntil: now + ttl, fetchedAt: row.fetchedAt, isLocal: row.isLocal))

@@ -250,6 +250,24 @@ struct ResolverFixture {
         database.pool.close()
     }
 
+    @Test func aForcedRefreshSkipsARowThatOnlyRepeatsTheCachedDocument() throws {
+        let database = try TestDatabase(name: "auth_identity_forced")
+        let fixture = ResolverFixture(store: DIDDocumentStore(pool: database.pool))
+        // PostgreSQL keeps microseconds: a fetch time just below a microsecond boundary is stored
+        // rounded up, so the row looks newer than the very document it holds.
+        fixture.clock.advance(0.0000008)
+        for index in 0..<20 {
+            let did = plcDID(60 + index)
+            _ = try fixture.publishNewKey(did)
+            _ = try fixture.resolver.resolve(did)
+            let rotated = try fixture.publishNewKey(did)
+            // The row we wrote ourselves is fresh but holds the old key: the network must be asked.
+            #expect(try fixture.resolver.resolve(did, forceRefresh: true).signingKey == rotated)
+            #expect(fixture.fetcher.count(did.text) == 2)
+        }
+        database.pool.close()
+    }
+
     @Test func localDocumentsAreNeverFetchedAndReMintedKeysArePickedUp() throws {
         let database = try TestDatabase(name: "auth_identity_local")
         let store = DIDDocumentStore(pool: database.pool)

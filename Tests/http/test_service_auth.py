@@ -174,6 +174,30 @@ def test_another_viewers_token_never_yields_this_timeline(world):
             assert response.status_code == 400
 
 
+def test_notification_methods_use_the_token_viewer(world):
+    b = register(world.author_b)  # B's document now comes from the stand-in
+    listed = xrpc("app.bsky.notification.listNotifications", {"limit": 50}, b.headers("app.bsky.notification.listNotifications"))
+    assert listed.status_code == 200, listed.text
+    assert_valid_output("app.bsky.notification.listNotifications", listed.json())
+    follows = {n["author"]["did"] for n in listed.json()["notifications"] if n["reason"] == "follow"}
+    assert follows == {world.other.did, world.author_a}
+    # V was followed by nobody: the same call with V's token lists none of B's.
+    mine = xrpc("app.bsky.notification.listNotifications", {"limit": 50}, world.viewer.headers(None))
+    assert mine.status_code == 200 and mine.json()["notifications"] == []
+
+    unread = xrpc("app.bsky.notification.getUnreadCount", {}, b.headers("app.bsky.notification.getUnreadCount"))
+    assert unread.status_code == 200 and unread.json()["count"] == 2, unread.text
+    seen = requests.post(required_env("APPVIEW_URL") + "/xrpc/app.bsky.notification.updateSeen",
+                         json={"seenAt": "2099-01-01T00:00:00.000Z"}, headers=b.headers("app.bsky.notification.updateSeen"),
+                         timeout=20)
+    assert seen.status_code == 200, seen.text
+    unread = xrpc("app.bsky.notification.getUnreadCount", {}, b.headers(None))
+    assert unread.json()["count"] == 0
+    # Without a token the procedure is refused, and V's token does not touch B's state.
+    assert requests.post(required_env("APPVIEW_URL") + "/xrpc/app.bsky.notification.updateSeen",
+                         json={"seenAt": "2099-01-01T00:00:00.000Z"}, timeout=20).status_code == 401
+
+
 # ---------------------------------------------------------------- rejections
 
 def tamper_signature(token):
