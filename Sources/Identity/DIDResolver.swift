@@ -29,6 +29,9 @@ public final class DIDResolver: @unchecked Sendable {
         public var failureRetrySeconds: Double = 5
         /// During an outage a previously fetched document is still used up to this age.
         public var maxStaleSeconds: Double = 86_400
+        /// Network fetches in progress at once; beyond it a resolution fails at once as unavailable,
+        /// so a flood of tokens naming unknown DIDs cannot park every API worker thread on the network.
+        public var maxConcurrentFetches: Int = 8
 
         public init() {}
     }
@@ -39,6 +42,8 @@ public final class DIDResolver: @unchecked Sendable {
         public var databaseHits = 0
         public var networkFetches = 0
         public var sharedWaits = 0
+        /// Resolutions refused because `maxConcurrentFetches` fetches were already running.
+        public var fetchesRefused = 0
     }
 
     private struct Entry {
@@ -71,6 +76,7 @@ public final class DIDResolver: @unchecked Sendable {
     /// When each DID was last fetched because a signature failed (the rate limit of forced fetches).
     private var lastForcedFetch: [String: Double] = [:]
     private var counters = Statistics()
+    private var fetchesInProgress = 0
 
     /// - Parameters:
     ///   - store: persistence; nil keeps documents in memory only.
@@ -165,8 +171,11 @@ public final class DIDResolver: @unchecked Sendable {
 
     private func fetch(_ did: DID, now: Double, fallback: Entry?, forced: Bool) -> Result<DIDDocument, DIDResolutionError> {
         if forced { noteForcedFetch(did.text, now: now) }
-        count(\.networkFetches)
         let url = documentURL(did)
+        guard beginFetch() else {
+            return fallback?.outcome ?? .failure(.unavailable(did: did.text, reason: "too many DID resolutions in progress"))
+        }
+        defer { endFetch() }
         let failure: DIDResolutionError
         do {
             let response = try fetcher.get(url, timeoutMilliseconds: configuration.timeoutMilliseconds, maxBytes: configuration.maxDocumentBytes)
@@ -256,6 +265,24 @@ public final class DIDResolver: @unchecked Sendable {
     private func count(_ counter: WritableKeyPath<Statistics, Int>) {
         condition.lock()
         counters[keyPath: counter] += 1
+        condition.unlock()
+    }
+
+    private func beginFetch() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard fetchesInProgress < configuration.maxConcurrentFetches else {
+            counters.fetchesRefused += 1
+            return false
+        }
+        fetchesInProgress += 1
+        counters.networkFetches += 1
+        return true
+    }
+
+    private func endFetch() {
+        condition.lock()
+        fetchesInProgress -= 1
         condition.unlock()
     }
 

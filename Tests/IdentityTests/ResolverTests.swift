@@ -71,8 +71,9 @@ struct ResolverFixture {
     let clock = ManualClock()
     let resolver: DIDResolver
 
-    init(cacheSize: Int = 100, ttl: Double = 600, store: DIDDocumentStore? = nil) {
+    init(cacheSize: Int = 100, ttl: Double = 600, store: DIDDocumentStore? = nil, maxConcurrentFetches: Int = 8) {
         var configuration = DIDResolver.Configuration()
+        configuration.maxConcurrentFetches = maxConcurrentFetches
         configuration.cacheSize = cacheSize
         configuration.cacheTTLSeconds = ttl
         configuration.plcURL = "http://plc.invalid"
@@ -151,6 +152,29 @@ struct ResolverFixture {
         #expect(keys.allSatisfy { $0 == key })
         #expect(fixture.fetcher.count(did.text) == 1)
         #expect(fixture.resolver.statistics.sharedWaits >= 1)
+    }
+
+    @Test func concurrentFetchesAreCappedAndTheRestFailFast() throws {
+        let fixture = ResolverFixture(maxConcurrentFetches: 2)
+        let dids = (0..<5).map { plcDID(200 + $0) }
+        for did in dids { _ = try fixture.publishNewKey(did) }
+        fixture.fetcher.delay = 0.5
+        let lock = NSLock()
+        nonisolated(unsafe) var outcomes: [Bool] = []
+        let started = Date()
+        for did in dids {
+            Thread {
+                let resolved = (try? fixture.resolver.resolve(did)) != nil
+                lock.withLock { outcomes.append(resolved) }
+            }.start()
+        }
+        while lock.withLock({ outcomes.count }) < 5 && Date().timeIntervalSince(started) < 10 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(outcomes.filter { $0 }.count == 2)
+        #expect(fixture.resolver.statistics.fetchesRefused == 3)
+        #expect(fixture.fetcher.total == 2)
+        // Refusals are not remembered: once the fetches are done the next attempt goes through.
+        fixture.fetcher.delay = 0
+        for did in dids { _ = try fixture.resolver.resolve(did) }
     }
 
     @Test func unknownDIDsAreNotFoundAndRememberedBriefly() throws {
