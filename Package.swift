@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Ingest", "Storage", "TestSupport"]),
         .testTarget(name: "IdentityTests", dependencies: ["Identity", "JSON", "Storage", "TestSupport"]),
+        .testTarget(name: "ServiceAuthTests", dependencies: ["API", "Identity", "JSON"]),
         .testTarget(name: "OperationsTests", dependencies: ["API", "Storage", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
