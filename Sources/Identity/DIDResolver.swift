@@ -216,10 +216,9 @@ public final class DIDResolver: @unchecked Sendable {
         case .notFound, .invalidDocument: retry = configuration.notFoundTTLSeconds
         case .unavailable: retry = configuration.failureRetrySeconds
         }
-        // A failure never replaces a usable document in memory (a forced refresh may fail transiently).
-        if fallback == nil {
-            remember(did.text, Entry(outcome: .failure(failure), validUntil: now + retry, fetchedAt: 0, isLocal: false))
-        }
+        // Remembered even over an older document (a deleted or tombstoned DID must stop authenticating),
+        // so the directory is asked again only after `retry`, not on every request.
+        remember(did.text, Entry(outcome: .failure(failure), validUntil: now + retry, fetchedAt: 0, isLocal: false))
         return .failure(failure)
     }
 

@@ -188,6 +188,22 @@ struct ResolverFixture {
         #expect(try fixture.resolver.resolve(did).did == did.text)
     }
 
+    @Test func aDeletedDIDStopsResolvingAndIsNotRefetchedPerRequest() throws {
+        let fixture = ResolverFixture(ttl: 60)
+        let did = plcDID(14)
+        _ = try fixture.publishNewKey(did)
+        _ = try fixture.resolver.resolve(did)
+        fixture.fetcher.fail(with: nil, status: 410) // tombstoned
+        fixture.clock.advance(61)
+        for _ in 0..<5 {
+            #expect(throws: DIDResolutionError.notFound(did: did.text)) { try fixture.resolver.resolve(did) }
+        }
+        #expect(fixture.fetcher.count(did.text) == 2)
+        fixture.clock.advance(61)
+        #expect(throws: DIDResolutionError.notFound(did: did.text)) { try fixture.resolver.resolve(did) }
+        #expect(fixture.fetcher.count(did.text) == 3)
+    }
+
     @Test func outagesAreUnavailableAndAStaleDocumentIsUsedMeanwhile() throws {
         let fixture = ResolverFixture(ttl: 60)
         let known = plcDID(11)
