@@ -67,6 +67,7 @@ class World:
         self.author_b = new_plc_did()
         self.handle_a = "auth-a-" + secrets.token_hex(4) + ".bsky.social"
         self.events = []
+        self.cids = {}
         self.now_us = int(time.time() * 1_000_000) - 60_000_000
         self.identity(self.author_a, self.handle_a)
         self.identity(self.author_b, "auth-b-" + secrets.token_hex(4) + ".bsky.social")
@@ -77,6 +78,8 @@ class World:
                         for i in range(3)]
         self.posts_b = [self.record(self.author_b, "app.bsky.feed.post", {"text": f"B says {i}", "langs": ["en"]})
                         for i in range(2)]
+        liked = self.posts_a[0]
+        self.like_v = self.record(self.viewer.did, "app.bsky.feed.like", {"subject": {"uri": liked, "cid": self.cids[liked]}})
 
     def tick(self):
         self.now_us += 1_000_000
@@ -94,9 +97,12 @@ class World:
         t = self.tick()
         rkey = tid()
         record = {"$type": collection, "createdAt": self.iso(t), **fields}
+        uri = f"at://{did}/{collection}/{rkey}"
+        self.cids[uri] = cid()
         self.events.append({"did": did, "time_us": t, "kind": "commit", "commit": {
-            "rev": tid(), "operation": "create", "collection": collection, "rkey": rkey, "record": record, "cid": cid()}})
-        return f"at://{did}/{collection}/{rkey}"
+            "rev": tid(), "operation": "create", "collection": collection, "rkey": rkey, "record": record,
+            "cid": self.cids[uri]}})
+        return uri
 
     def load(self):
         lines = "".join(json.dumps(e) + "\n" for e in self.events)
@@ -368,6 +374,23 @@ def test_optional_viewer_methods_add_viewer_state_with_a_token(world):
     # W does not follow A.
     other = xrpc(PROFILE, {"actor": world.author_a}, world.other.headers(PROFILE))
     assert "following" not in other.json().get("viewer", {})
+
+
+def test_posts_and_author_feed_carry_the_token_viewers_like(world):
+    liked = world.posts_a[0]
+    anonymous = xrpc("app.bsky.feed.getPosts", {"uris": liked})
+    assert anonymous.status_code == 200 and "like" not in anonymous.json()["posts"][0].get("viewer", {})
+    viewed = xrpc("app.bsky.feed.getPosts", {"uris": liked}, world.viewer.headers("app.bsky.feed.getPosts"))
+    assert viewed.status_code == 200, viewed.text
+    assert_valid_output("app.bsky.feed.getPosts", viewed.json())
+    assert viewed.json()["posts"][0]["viewer"]["like"] == world.like_v
+    feed = xrpc("app.bsky.feed.getAuthorFeed", {"actor": world.author_a}, world.viewer.headers("app.bsky.feed.getAuthorFeed"))
+    assert feed.status_code == 200, feed.text
+    likes = {item["post"]["uri"]: item["post"].get("viewer", {}).get("like") for item in feed.json()["feed"]}
+    assert likes[liked] == world.like_v
+    assert all(like is None for uri, like in likes.items() if uri != liked)
+    other = xrpc("app.bsky.feed.getPosts", {"uris": liked}, world.other.headers("app.bsky.feed.getPosts"))
+    assert "like" not in other.json()["posts"][0].get("viewer", {})
 
 
 @pytest.mark.parametrize("nsid, params", [

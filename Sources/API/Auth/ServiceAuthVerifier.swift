@@ -32,6 +32,8 @@ public struct ServiceAuthVerifier: ViewerAuthenticator {
         do {
             return .success(try verify(authorization: header, method: nsid))
         } catch {
+            // Debug only: rejected tokens are the client's problem and a flood of them must not flood the log.
+            logger.debug("service auth refused", metadata: ["method": "\(nsid)", "error": "\(error.name)", "reason": "\(error.message)"])
             return .failure(error)
         }
     }
