@@ -490,6 +490,29 @@ def test_slow_directory_is_cut_off_by_the_resolve_timeout(world):
         api.close()
 
 
+def test_no_database_connection_is_held_while_a_document_is_fetched(world):
+    # One pooled connection: if resolution held it during the slow fetch, the anonymous request would wait.
+    account = register()
+    service_auth.plc().fail(account.did, None, delay=1.5)
+    api = ApiInstance(required_env("DATABASE_URL"), threads=4, extra_env={"DB_POOL_SIZE": "1"})
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            slow = pool.submit(fastcgi_client.request, api.socket_path, "/xrpc/" + TIMELINE, query="limit=1",
+                               headers={"Authorization": "Bearer " + account.token(TIMELINE)}, timeout=10)
+            time.sleep(0.4)
+            started = time.monotonic()
+            anonymous = fastcgi_client.request(api.socket_path, "/xrpc/" + PROFILE, query="actor=" + world.author_a)
+            elapsed = time.monotonic() - started
+            assert anonymous.status == 200, anonymous.body
+            assert not slow.done(), "the fetch should still be running"
+            assert elapsed < 0.8, elapsed
+            assert slow.result().status == 200
+    finally:
+        service_auth.plc().fail(account.did, None)
+        api.terminate()
+        api.close()
+
+
 def test_huge_token_straight_to_the_api_is_401(world):
     api = ApiInstance(required_env("DATABASE_URL"), threads=2)
     try:
