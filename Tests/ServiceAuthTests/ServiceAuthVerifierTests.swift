@@ -208,11 +208,12 @@ struct Fixture {
     @Test func configurationFromTheEnvironment() throws {
         #expect(try ServiceAuthConfiguration.fromEnvironment([:]) == nil)
         let configuration = try #require(try ServiceAuthConfiguration.fromEnvironment([
-            "SERVICE_DID": "did:web:appview.example.com", "SERVICE_DID_ALTERNATES": " did:web:a.example.com , did:plc:ewvi7nxzyoun6zhxrhs64oiz,",
+            "SERVICE_DID": "did:web:appview.example.com", "SERVICE_DID_ALTERNATES": " did:web:a.example.com , did:plc:ewvi7nxzyoun6zhxrhs64oiz,did:web:appview.example.com#bsky_appview",
             "PLC_URL": "http://127.0.0.1:2582", "AUTH_CLOCK_SKEW_S": "0", "DID_CACHE_TTL_S": "60", "DID_CACHE_SIZE": "5",
             "DID_RESOLVE_TIMEOUT_MS": "250",
         ]))
-        #expect(configuration.audiences == ["did:web:appview.example.com", "did:web:a.example.com", "did:plc:ewvi7nxzyoun6zhxrhs64oiz"])
+        #expect(configuration.audiences == ["did:web:appview.example.com", "did:web:a.example.com", "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+                                            "did:web:appview.example.com#bsky_appview"])
         #expect(configuration.clockSkewSeconds == 0)
         #expect(configuration.resolver.plcURL == "http://127.0.0.1:2582")
         #expect(configuration.resolver.cacheTTLSeconds == 60 && configuration.resolver.cacheSize == 5)
@@ -220,7 +221,8 @@ struct Fixture {
         let defaults = try #require(try ServiceAuthConfiguration.fromEnvironment(["SERVICE_DID": "did:web:localhost"]))
         #expect(defaults.resolver.plcURL == "https://plc.directory" && defaults.clockSkewSeconds == 10)
         for bad in [["SERVICE_DID": "appview"], ["SERVICE_DID": "did:web:x#frag"], ["PLC_URL": "plc.directory"],
-                    ["AUTH_CLOCK_SKEW_S": "301"], ["DID_CACHE_SIZE": "0"]] {
+                    ["AUTH_CLOCK_SKEW_S": "301"], ["DID_CACHE_SIZE": "0"], ["SERVICE_DID_ALTERNATES": "did:web:a.com#"],
+                    ["SERVICE_DID_ALTERNATES": "did:web:a.com#x y"]] {
             #expect(throws: (any Error).self, "\(bad)") { try ServiceAuthConfiguration.fromEnvironment(bad.merging(["SERVICE_DID": bad["SERVICE_DID"] ?? "did:web:localhost"]) { a, _ in a }) }
         }
     }

@@ -60,8 +60,14 @@ public struct ServiceAuthConfiguration: Sendable {
         }
         let alternates = (environment["SERVICE_DID_ALTERNATES"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        for alternate in alternates where !isDIDSyntax(alternate) {
-            throw ConfigurationError("SERVICE_DID_ALTERNATES contains \(alternate), which is not a DID")
+        // An alternate may carry a service fragment (`did:web:api.example.com#bsky_appview`) for
+        // clients that put the service id into `aud`; SERVICE_DID itself is the bare DID.
+        for alternate in alternates {
+            let parts = alternate.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+            let fragmentIsValid = parts.count == 1 || parts[1].range(of: #"^[a-zA-Z0-9._-]+$"#, options: .regularExpression) != nil
+            guard isDIDSyntax(String(parts[0])), fragmentIsValid else {
+                throw ConfigurationError("SERVICE_DID_ALTERNATES contains \(alternate), which is not a DID (optionally with #fragment)")
+            }
         }
         return ServiceAuthConfiguration(serviceDID: serviceDID, alternateDIDs: alternates, clockSkewSeconds: skew, resolver: resolver)
     }

@@ -52,7 +52,7 @@ public struct APIConfiguration {
           DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)
           SERVICE_DID             this AppView's DID: the `aud` service-auth tokens must carry; unset = every
                                   Authorization header is refused (401) and requests are anonymous
-          SERVICE_DID_ALTERNATES  further accepted `aud` DIDs, comma-separated (default none)
+          SERVICE_DID_ALTERNATES  further accepted `aud` DIDs (optionally did#fragment), comma-separated (default none)
           PLC_URL                 PLC directory for did:plc documents (default https://plc.directory)
           AUTH_CLOCK_SKEW_S       seconds a token is still accepted after its exp, 0-300
                                   (default \(ServiceAuthConfiguration.defaultClockSkewSeconds))
