@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 
+import grapheme
 import pytest
 import requests
 from lexrpc.base import ValidationError
@@ -245,6 +246,8 @@ def test_quotes_render_every_record_embed_branch():
     assert with_images["media"]["$type"] == "app.bsky.embed.images#view"
     assert with_images["record"]["record"]["$type"] == "app.bsky.embed.record#viewRecord"
     assert with_images["record"]["record"]["author"]["handle"] == "handle.invalid"
+    assert embed("quote-external")["record"]["embeds"][0]["$type"] == "app.bsky.embed.external#view"
+    assert embed("quote-video")["record"]["embeds"][0]["$type"] == "app.bsky.embed.video#view"
     with_link = embed("quote-with-external")
     assert with_link["media"]["$type"] == "app.bsky.embed.external#view"
     assert with_link["record"]["record"]["$type"] == "app.bsky.embed.record#viewNotFound"
@@ -263,6 +266,8 @@ def test_media_embeds_use_the_cdn_template_with_the_owner_and_blob():
         image_url("feed_fullsize", carol, blob_cid(f"full-{i}")) for i in range(2)]
     assert full["images"][0]["alt"] == "picture 0 of full"
     assert full["images"][1]["aspectRatio"] == {"width": 1201, "height": 800}
+    legacy = embed("images-legacy-blob")["images"][0]
+    assert legacy["thumb"] == image_url("feed_thumbnail", carol, blob_cid("legacy-0"))
     bare = embed("images-bare")["images"][0]
     assert bare["alt"] == "" and "aspectRatio" not in bare
 
@@ -354,6 +359,11 @@ def test_profiles_with_and_without_optional_fields():
             assert profile["banner"] == image_url("banner", did(name), ACTORS[name]["profile"]["banner"])
     assert ok("app.bsky.actor.getProfile", {"actor": did("nohandle")})["handle"] == "handle.invalid"
     assert ok("app.bsky.actor.getProfile", {"actor": did("badhandle")})["handle"] == "handle.invalid"
+    longname = ok("app.bsky.actor.getProfile", {"actor": did("longname")})
+    assert grapheme.length(longname["displayName"]) == 64 and longname["displayName"] == "e\u0301" * 64
+    assert grapheme.length(longname["description"]) == 256
+    assert ok("app.bsky.actor.getProfile", {"actor": "after.lexconf.test"})["did"] == did("renamed")
+    error("app.bsky.actor.getProfile", {"actor": "before.lexconf.test"}, 400, "InvalidRequest")
     by_handle = ok("app.bsky.actor.getProfile", {"actor": "carol.lexconf.test"})
     assert by_handle["did"] == did("carol")
     error("app.bsky.actor.getProfile", {"actor": did("deact")}, 400, "AccountDeactivated")

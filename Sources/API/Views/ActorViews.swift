@@ -85,7 +85,8 @@ enum ActorHydrator {
             let stored = row.string(1)
             let handle = stored.flatMap { Identifiers.isHandle($0) ? $0 : nil } ?? "handle.invalid"
             actors[did] = ActorRecord(
-                did: did, handle: handle, displayName: row.string(2), description: row.string(3),
+                did: did, handle: handle, displayName: row.string(2).map(LexiconText.displayName),
+                description: row.string(3).map(LexiconText.description),
                 avatarCID: row.string(4), bannerCID: row.string(5),
                 indexedAtMilliseconds: row.int64(6) ?? 0, createdAtMilliseconds: row.int64(7),
                 isActive: row.bool(8) ?? true, status: row.string(9),

@@ -194,6 +194,14 @@ def build():
     d.actor("blocked", profile={"displayName": "Blocked by the viewer"})
     d.actor("deact", profile={"displayName": "Deactivated later"})
     d.actor("takedown", profile={"displayName": "Taken down later"})
+    # A profile record over its lexicon's limits (a PDS would refuse it; the firehose may still carry
+    # one): 70 one-grapheme "é" (e + combining acute) as displayName, 300 as description.
+    d.actor("longname", profile={"displayName": "e\u0301" * 70, "description": "e\u0301" * 300, "avatar": True})
+    # A handle that changes: the newest identity event wins.
+    d.actor("renamed", handle="before.lexconf.test", profile={"displayName": "Renamed"})
+    d.emit(did_of("renamed"), "identity", {"did": did_of("renamed"), "handle": "after.lexconf.test",
+                                           "seq": 1, "time": iso(d.clock)})
+    d.scenario["actors"]["renamed"]["handle"] = "after.lexconf.test"
 
     # Graph: viewer follows alice, carol, blocker, blocked, nohandle; alice follows viewer.
     for subject in ("alice", "carol", "blocker", "blocked", "nohandle", "deact"):
@@ -238,6 +246,9 @@ def build():
     d.post("carol", "a gallery", label="gallery", embed={"$type": "app.bsky.embed.gallery", "items": [
         {"$type": "app.bsky.embed.gallery#image", "image": d.blob("gallery-0"), "alt": "first",
          "aspectRatio": {"width": 4, "height": 3}}]})
+    d.post("carol", "an image in the legacy blob format", label="images-legacy-blob", embed={
+        "$type": "app.bsky.embed.images",
+        "images": [{"image": {"cid": cid_of("blob", "legacy-0"), "mimeType": "image/jpeg"}, "alt": "legacy"}]})
     d.post("carol", "a labelled post", label="self-labels", labels=["nudity"], langs=["de"])
     d.post("carol", "a post dated in the future", label="future",
            created_at="2030-01-01T00:00:00.000Z")
@@ -260,6 +271,9 @@ def build():
     quote_of_quote_target = d.post("alice", "quoting a quote", label="quote-of-quote",
                                    embed=d.quote(s["posts"]["quote-live"]))
     d.post("alice", "quoting the viewer", label="quote-viewer", embed=d.quote(v1))
+    d.post("alice", "quoting a link post", label="quote-external", embed=d.quote(s["posts"]["external-thumb"]))
+    d.post("alice", "quoting a video", label="quote-video", embed=d.quote(s["posts"]["video"]))
+    d.post("longname", "a post by an actor whose profile is too long", label="longname-post")
 
     # Replies (by alice) to every kind of parent/root.
     d.post("alice", "reply to a never-indexed post", label="reply-missing-parent", reply=(never, never))
