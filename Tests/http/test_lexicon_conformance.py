@@ -290,7 +290,11 @@ def test_media_embeds_use_the_cdn_template_with_the_owner_and_blob():
     assert {f["features"][0]["$type"] for f in facets["facets"]} == {
         "app.bsky.richtext.facet#mention", "app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"}
     assert facets["langs"] == ["en", "fr"]
-    assert feed[uri("self-labels")]["post"]["record"]["labels"]["values"] == [{"val": "nudity"}]
+    labelled = feed[uri("self-labels")]["post"]
+    assert labelled["record"]["labels"]["values"] == [{"val": "nudity"}]
+    assert [(l["src"], l["uri"], l["cid"], l["val"], l["cts"]) for l in labelled["labels"]] == [
+        (carol, uri("self-labels"), POSTS["self-labels"]["cid"], "nudity", labelled["record"]["createdAt"])]
+    assert "labels" not in feed[uri("facets")]["post"]
 
     media_only = walk("app.bsky.feed.getAuthorFeed", {"actor": carol, "filter": "posts_with_media"}, "feed")
     assert {item["post"]["embed"]["$type"] for item in media_only} == {

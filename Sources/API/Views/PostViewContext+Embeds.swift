@@ -98,6 +98,7 @@ extension PostViewContext {
         }
         writer.key("indexedAt")
         writer.datetime(epochMilliseconds: quoted.indexedAtMilliseconds)
+        SelfLabels.writeField(quoted, to: &writer)
         writer.endObject()
     }
 

@@ -27,7 +27,13 @@ public enum PostQuery {
                coalesce(g.like_count, 0), coalesce(g.quote_count, 0),
                (SELECT l.uri FROM likes l WHERE l.author_did = $2::text AND l.subject_uri = p.uri LIMIT 1),
                (SELECT r.uri FROM reposts r WHERE r.author_did = $2::text AND r.subject_uri = p.uri LIMIT 1),
-               p.embed_type, p.embed_record_uri
+               p.embed_type, p.embed_record_uri,
+               CASE WHEN p.record->'labels'->>'$type' = 'com.atproto.label.defs#selfLabels'
+                         AND jsonb_typeof(p.record->'labels'->'values') = 'array'
+                    THEN (SELECT string_agg(v.value->>'val', ',' ORDER BY v.position)
+                          FROM jsonb_array_elements(p.record->'labels'->'values') WITH ORDINALITY AS v(value, position)
+                          WHERE v.value->>'val' ~ '^!?[a-z][a-z0-9-]{0,126}$') END,
+               floor(extract(epoch FROM p.created_at) * 1000)::bigint
         FROM wanted w
         JOIN posts p ON p.uri = w.uri
         LEFT JOIN post_aggregates g ON g.uri = p.uri
@@ -53,6 +59,9 @@ struct PostRecord {
     var embedType: String?
     /// The quoted record's uri (embed types record and recordWithMedia).
     var embedRecordURI: String?
+    /// The author's self-labels (`record.labels`, `com.atproto.label.defs#selfLabels`), label-value syntax only.
+    var selfLabels: [String]
+    var createdAtMilliseconds: Int64
 
     static let recordColumn = 3
 }
@@ -75,7 +84,9 @@ enum PostHydrator {
                 replyCount: row.int(7) ?? 0, repostCount: row.int(8) ?? 0,
                 likeCount: row.int(9) ?? 0, quoteCount: row.int(10) ?? 0,
                 viewerLike: row.string(11), viewerRepost: row.string(12),
-                embedType: row.string(13), embedRecordURI: row.string(14))
+                embedType: row.string(13), embedRecordURI: row.string(14),
+                selfLabels: row.string(15).map { $0.split(separator: ",").prefix(SelfLabels.maxValues).map(String.init) } ?? [],
+                createdAtMilliseconds: row.int64(16) ?? 0)
         }
         return posts
     }
@@ -144,6 +155,7 @@ struct PostViewContext {
         writer.field("quoteCount", post.quoteCount)
         writer.key("indexedAt")
         writer.datetime(epochMilliseconds: post.indexedAtMilliseconds)
+        SelfLabels.writeField(post, to: &writer)
         if viewer != nil {
             writer.key("viewer")
             writer.beginObject()
