@@ -363,6 +363,12 @@ def test_profiles_with_and_without_optional_fields():
             assert profile["banner"] == image_url("banner", did(name), ACTORS[name]["profile"]["banner"])
     assert ok("app.bsky.actor.getProfile", {"actor": did("nohandle")})["handle"] == "handle.invalid"
     assert ok("app.bsky.actor.getProfile", {"actor": did("badhandle")})["handle"] == "handle.invalid"
+    viewer = ok("app.bsky.actor.getProfile", {"actor": VIEWER})
+    assert (viewer["pronouns"], viewer["website"]) == ("they/them", "https://viewer.example.com")
+    assert viewer["pinnedPost"] == {"uri": uri("viewer-1"), "cid": POSTS["viewer-1"]["cid"]}
+    assert [(l["src"], l["uri"], l["val"], l["cts"]) for l in viewer["labels"]] == [
+        (VIEWER, f"at://{VIEWER}/app.bsky.actor.profile/self", "!no-unauthenticated", "2026-07-01T00:00:00.000Z")]
+    assert "labels" not in ok("app.bsky.actor.getProfile", {"actor": did("alice")})
     longname = ok("app.bsky.actor.getProfile", {"actor": did("longname")})
     assert grapheme.length(longname["displayName"]) == 64 and longname["displayName"] == "e\u0301" * 64
     assert grapheme.length(longname["description"]) == 256

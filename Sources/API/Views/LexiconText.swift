@@ -8,6 +8,9 @@ enum LexiconText {
     /// `app.bsky.actor.defs#profileView(Detailed).description` (maxGraphemes 256, maxLength 2560).
     static func description(_ text: String) -> String { clamped(text, maxGraphemes: 256, maxBytes: 2560) }
 
+    /// Profile `pronouns`: the record's limits (maxGraphemes 20, maxLength 200).
+    static func pronouns(_ text: String) -> String { clamped(text, maxGraphemes: 20, maxBytes: 200) }
+
     /// The longest prefix of whole grapheme clusters within both limits (UTF-8 bytes for maxLength).
     static func clamped(_ text: String, maxGraphemes: Int, maxBytes: Int) -> String {
         // Every grapheme is at least one byte, so short text is within both limits.

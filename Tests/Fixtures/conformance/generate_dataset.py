@@ -304,6 +304,14 @@ def build():
     d.post("bob", "replying to the viewer", label="notif-reply", reply=(v1, v1))
     d.subject("blocker", "app.bsky.feed.like", v1, label="notif-like-from-blocker")  # hidden: blocks the viewer
 
+    # The viewer's profile, updated: pronouns, website, a pinned post and an account self-label.
+    d.commit(did_of("viewer"), "app.bsky.actor.profile", {
+        "$type": "app.bsky.actor.profile", "displayName": "The Viewer", "description": "I look at things",
+        "avatar": d.blob("viewer-avatar"), "banner": d.blob("viewer-banner"), "pronouns": "they/them",
+        "website": "https://viewer.example.com", "pinnedPost": {"uri": v1["uri"], "cid": v1["cid"]},
+        "labels": {"$type": "com.atproto.label.defs#selfLabels", "values": [{"val": "!no-unauthenticated"}]},
+        "createdAt": "2026-07-01T00:00:00.000Z"}, rkey="self", operation="update")
+
     # State changes last: deletion, deactivation, takedown.
     d.delete(doomed)
     d.account(did_of("deact"), False, "deactivated")
