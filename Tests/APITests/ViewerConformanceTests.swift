@@ -88,6 +88,10 @@ struct ViewerConformanceTests {
         let authors = Set(timeline.compactMap { (($0["post"] as? [String: Any])?["author"] as? [String: Any])?["did"] as? String })
         #expect(!authors.contains(Self.did("blocker")) && !authors.contains(Self.did("blocked")))
         #expect(authors.contains(Self.did("alice")) && authors.contains(viewer))
+        let repostURIs = Set(timeline.compactMap { ($0["reason"] as? [String: Any])?["uri"] as? String })
+        #expect(repostURIs.contains(Self.uri("repost-live")))
+        #expect(!repostURIs.contains(Self.uri("repost-blocked")), "a repost of a blocked actor's post is hidden")
+        #expect(!repostURIs.contains(Self.uri("repost-deleted")))
         let posts = Self.byPost(timeline)
         let liked = posts[Self.uri("images-full")]?["viewer"] as? [String: Any]
         #expect(liked?["like"] as? String == Self.uri("viewer-like"))
@@ -156,8 +160,10 @@ struct ViewerConformanceTests {
         log.record("app.bsky.notification.listNotifications", split)
         let readStates = Set((split.json["notifications"] as? [[String: Any]] ?? []).compactMap { $0["isRead"] as? Bool })
         #expect(readStates == [true, false])
+        #expect(!every.contains { ($0["author"] as? [String: Any])?["did"] as? String == Self.did("deact") })
         let unreadBefore = service.call("app.bsky.notification.getUnreadCount")
         log.record("app.bsky.notification.getUnreadCount", unreadBefore)
+        // The count matches the list: the blocker's and the deactivated account's likes count for neither.
         #expect(unreadBefore.json["count"] as? Int == every.count)
         let seen = service.call("app.bsky.notification.updateSeen", method: "POST",
                                 body: #"{"seenAt":"\#(times.last ?? "")"}"#)

@@ -415,6 +415,9 @@ def test_viewer_timeline_walks_to_the_end_with_viewer_state():
     authors = {item["post"]["author"]["did"] for item in feed}
     assert did("blocker") not in authors and did("blocked") not in authors
     assert did("alice") in authors and VIEWER in authors
+    reposts = {item["reason"]["uri"] for item in feed if "reason" in item}
+    assert uri("repost-live") in reposts
+    assert uri("repost-blocked") not in reposts and uri("repost-deleted") not in reposts
     posts = {item["post"]["uri"]: item["post"] for item in feed}
     liked = posts[uri("images-full")]
     assert liked["viewer"]["like"] == uri("viewer-like") and liked["viewer"]["repost"] == uri("viewer-repost")
@@ -462,7 +465,8 @@ def test_viewer_notifications_every_reason_read_and_unread():
                  headers=h("app.bsky.notification.listNotifications"), limit=2)
     reasons = collections.Counter(n["reason"] for n in every)
     assert set(reasons) == {"like", "repost", "follow", "mention", "reply", "quote"}, reasons
-    assert all(n["author"]["did"] != did("blocker") for n in every), "a blocker's like is hidden"
+    assert all(n["author"]["did"] not in (did("blocker"), did("deact")) for n in every), \
+        "likes by a blocker and by a deactivated account are hidden"
     for reason in reasons:
         only = walk("app.bsky.notification.listNotifications", {"reasons": reason}, "notifications",
                     headers=h("app.bsky.notification.listNotifications"))

@@ -303,6 +303,7 @@ def build():
     d.subject("alice", "app.bsky.feed.repost", v2, label="notif-repost")
     d.post("bob", "replying to the viewer", label="notif-reply", reply=(v1, v1))
     d.subject("blocker", "app.bsky.feed.like", v1, label="notif-like-from-blocker")  # hidden: blocks the viewer
+    d.subject("deact", "app.bsky.feed.like", v2, label="notif-like-from-deact")  # hidden once deactivated
 
     # The viewer's profile, updated: pronouns, website, a pinned post and an account self-label.
     d.commit(did_of("viewer"), "app.bsky.actor.profile", {
