@@ -11,7 +11,6 @@ Viewer walks authenticate through `service_auth.bearer_headers(did, nsid)` (Test
 and are skipped only when that module cannot be imported.
 """
 import collections
-import datetime
 import filecmp
 import json
 import os

@@ -17,6 +17,7 @@ The expected branches are described by `scenario.json`, written next to the data
 Run: python3 generate_dataset.py [OUT_DIR]  (default: this directory)
 """
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -44,7 +45,6 @@ def cid_of(kind, key):
 
 def iso(time_us):
     seconds, micro = divmod(time_us, 1_000_000)
-    import datetime
     moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{micro // 1000:03d}Z"
 
