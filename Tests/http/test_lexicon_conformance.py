@@ -329,6 +329,20 @@ def test_reposts_of_live_posts_show_and_of_deleted_posts_do_not():
     assert uri("repost-quote") in reposts
 
 
+def test_include_pins_puts_the_pinned_post_first_on_the_first_page_only():
+    pin = {"$type": "app.bsky.feed.defs#reasonPin"}
+    first = ok("app.bsky.feed.getAuthorFeed", {"actor": VIEWER, "includePins": "true", "limit": 1})
+    assert first["feed"][0]["reason"] == pin and first["feed"][0]["post"]["uri"] == uri("viewer-1")
+    pinned = walk("app.bsky.feed.getAuthorFeed", {"actor": VIEWER, "includePins": "true"}, "feed", limit=1)
+    plain = walk("app.bsky.feed.getAuthorFeed", {"actor": VIEWER}, "feed", limit=1)
+    assert [item.get("reason") for item in pinned].count(pin) == 1
+    assert not any(item.get("reason") == pin for item in plain)
+    assert pinned[1:] == plain, "the pin is added on the first page; the post keeps its place too"
+    for other in ("posts_no_replies", "posts_with_media"):
+        body = ok("app.bsky.feed.getAuthorFeed", {"actor": did("alice"), "includePins": "true", "filter": other})
+        assert not any(item.get("reason") == pin for item in body["feed"]), "alice pinned nothing"
+
+
 def test_get_posts_keeps_order_and_omits_missing_deleted_and_inactive():
     asked = [uri("quote-live"), uri("never-indexed"), uri("images-full"), uri("deleted-post"),
              uri("deact-post"), uri("takedown-post"), uri("nohandle-post"), uri("quote-with-images"),
