@@ -195,7 +195,7 @@ def every_author():
 
 
 def test_every_author_feed_with_every_filter_validates_to_the_last_page():
-    inactive = {did("deact"): "AccountDeactivated", did("takedown"): "AccountTakedown"}
+    inactive = {did("deact"): "AccountDeactivated", did("takedown"): "AccountTakedown", did("gone"): "InvalidRequest"}
     walked = 0
     for author in every_author():
         for filter_name in FILTERS:
@@ -225,7 +225,8 @@ def test_quotes_render_every_record_embed_branch():
     # the quoted post's own media comes along in `embeds`
     assert live["record"]["embeds"][0]["$type"] == "app.bsky.embed.images#view"
 
-    for label in ("quote-missing", "quote-deleted", "quote-deact", "quote-feedgen"):
+    assert embed("quote-back")["record"]["$type"] == "app.bsky.embed.record#viewRecord"
+    for label in ("quote-missing", "quote-deleted", "quote-deact", "quote-feedgen", "quote-gone", "quote-takedown"):
         record = embed(label)["record"]
         assert record["$type"] == "app.bsky.embed.record#viewNotFound", (label, record)
         assert record["notFound"] is True
@@ -391,6 +392,8 @@ def test_profiles_with_and_without_optional_fields():
     assert by_handle["did"] == did("carol")
     error("app.bsky.actor.getProfile", {"actor": did("deact")}, 400, "AccountDeactivated")
     error("app.bsky.actor.getProfile", {"actor": "takedown.lexconf.test"}, 400, "AccountTakedown")
+    error("app.bsky.actor.getProfile", {"actor": did("gone")}, 400, "InvalidRequest")
+    assert ok("app.bsky.actor.getProfile", {"actor": did("back")})["did"] == did("back")
 
     asked = [did("viewer"), "alice.lexconf.test", did("deact"), did("nohandle"), "takedown.lexconf.test",
              "nobody.lexconf.test", did("carol")]
@@ -402,7 +405,7 @@ def test_every_profile_everywhere_uses_the_cdn_template_and_a_valid_handle():
     bodies = [ok("app.bsky.actor.getProfiles", [("actors", a) for a in every_author()[i:i + 25]])
               for i in range(0, len(every_author()), 25)]
     bodies += [ok("app.bsky.feed.getAuthorFeed", {"actor": a, "limit": 100}) for a in every_author()[:40]
-               if a not in (did("deact"), did("takedown"))]
+               if a not in (did("deact"), did("takedown"), did("gone"))]
     seen = profiles_in(bodies)
     assert len(seen) > 20
     rows = psql("SELECT did || ' ' || coalesce(avatar_cid, '-') FROM actors WHERE did = ANY(ARRAY[%s])"

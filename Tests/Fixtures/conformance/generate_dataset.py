@@ -194,6 +194,8 @@ def build():
     d.actor("blocked", profile={"displayName": "Blocked by the viewer"})
     d.actor("deact", profile={"displayName": "Deactivated later"})
     d.actor("takedown", profile={"displayName": "Taken down later"})
+    d.actor("gone", profile={"displayName": "Deletes the account later"})
+    d.actor("back", profile={"displayName": "Deactivates, then comes back"})
     # A profile record over its lexicon's limits (a PDS would refuse it; the firehose may still carry
     # one): 70 one-grapheme "é" (e + combining acute) as displayName, 300 as description.
     d.actor("longname", profile={"displayName": "e\u0301" * 70, "description": "e\u0301" * 300, "avatar": True})
@@ -219,6 +221,8 @@ def build():
     blocked_post = d.post("blocked", "a post by someone the viewer blocks", label="blocked-post")
     deact_post = d.post("deact", "posted before deactivating", label="deact-post")
     takedown_post = d.post("takedown", "posted before the takedown", label="takedown-post")
+    gone_post = d.post("gone", "posted before deleting the account", label="gone-post")
+    d.post("back", "posted before a break", label="back-post")
     nohandle_post = d.post("nohandle", "posted by an actor with no handle", label="nohandle-post")
     d.post("badhandle", "posted by an actor with an invalid handle", label="badhandle-post")
     doomed = d.post("bob", "this post will be deleted", label="deleted-post")
@@ -264,6 +268,9 @@ def build():
     d.post("alice", "quoting a deactivated actor", label="quote-deact", embed=d.quote(deact_post))
     feedgen = {"uri": f"at://{did_of('carol')}/app.bsky.feed.generator/lexconf", "cid": cid_of("record", "feedgen")}
     d.post("alice", "quoting a feed generator", label="quote-feedgen", embed=d.quote(feedgen))
+    d.post("alice", "quoting a deleted account", label="quote-gone", embed=d.quote(gone_post))
+    d.post("alice", "quoting a taken-down account", label="quote-takedown", embed=d.quote(takedown_post))
+    d.post("alice", "quoting someone who came back", label="quote-back", embed=d.quote(s["posts"]["back-post"]))
     d.post("alice", "quote with images", label="quote-with-images", embed={
         "$type": "app.bsky.embed.recordWithMedia", "record": d.quote(nohandle_post), "media": d.images("rwm", count=1)})
     d.post("alice", "quote with a link", label="quote-with-external", embed={
@@ -317,6 +324,9 @@ def build():
     d.delete(doomed)
     d.account(did_of("deact"), False, "deactivated")
     d.account(did_of("takedown"), False, "takendown")
+    d.account(did_of("gone"), False, "deleted")
+    d.account(did_of("back"), False, "deactivated")
+    d.account(did_of("back"), True)
     d.scenario["lastTimeUs"] = d.clock
     return d
 
