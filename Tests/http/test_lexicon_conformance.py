@@ -315,6 +315,11 @@ def test_replies_render_missing_deleted_and_inactive_parents_as_not_found():
     assert reply("reply-missing-root")["parent"]["$type"] == "app.bsky.feed.defs#postView"
     assert reply("reply-missing-root")["parent"]["embed"]["$type"] == "app.bsky.embed.images#view"
     assert reply("reply-live")["parent"]["uri"] == uri("self-thread-root")
+    assert "grandparentAuthor" not in reply("reply-live"), "the parent is not a reply"
+    assert reply("reply-to-reply")["grandparentAuthor"]["did"] == did("carol")
+    assert reply("reply-to-reply")["root"]["uri"] == uri("self-thread-root")
+    # the parent replies to a post never indexed: its author (bob) is still known
+    assert reply("reply-to-reply-of-missing")["grandparentAuthor"]["did"] == did("bob")
     no_replies = walk("app.bsky.feed.getAuthorFeed", {"actor": did("alice"), "filter": "posts_no_replies"}, "feed")
     assert not any("reply" in item["post"]["record"] for item in no_replies)
 

@@ -94,7 +94,8 @@ enum FeedPageWriter {
         return writer.bytes
     }
 
-    /// `"reply": {root, parent}` for a post that replies.
+    /// `"reply": {root, parent, grandparentAuthor?}` for a post that replies. `grandparentAuthor` is
+    /// written when the parent is shown and itself replies to an active, unblocked author.
     private static func writeReply(of post: PostRecord, context: PostViewContext, to writer: inout JSONWriter) {
         guard let parentURI = post.replyParentURI else { return }
         writer.key("reply")
@@ -103,6 +104,14 @@ enum FeedPageWriter {
         context.writeReplyTarget(uri: post.replyRootURI ?? parentURI, to: &writer)
         writer.key("parent")
         context.writeReplyTarget(uri: parentURI, to: &writer)
+        if let parent = context.visiblePost(parentURI),
+           let grandparentDID = parent.replyParentURI.flatMap(PostViewContext.authorDID(ofPostURI:)),
+           let grandparent = context.actors[grandparentDID], grandparent.isActive,
+           !(grandparent.viewer?.isBlockedEitherWay ?? false)
+        {
+            writer.key("grandparentAuthor")
+            context.profiles.writeBasic(grandparent, to: &writer)
+        }
         writer.endObject()
     }
 }

@@ -118,11 +118,21 @@ struct PostViewContext {
     {
         let posts = try PostHydrator.fetch(uris: postURIs, viewer: viewer, on: connection)
         var dids = Set(extraDIDs)
-        for post in posts.values { dids.insert(post.authorDID) }
+        for post in posts.values {
+            dids.insert(post.authorDID)
+            // The author of what a loaded parent replies to: a feed item's `reply.grandparentAuthor`.
+            if let grandparent = post.replyParentURI.flatMap(Self.authorDID(ofPostURI:)) { dids.insert(grandparent) }
+        }
         let actors = try ActorHydrator.fetch(dids: Array(dids), viewer: viewer, on: connection)
         let withMedia = posts.values.filter { mediaEmbedTypes.contains($0.embedType ?? "") }.map(\.uri)
         let media = try EmbedMedia.fetch(uris: withMedia, on: connection)
         return PostViewContext(posts: posts, actors: actors, viewer: viewer, profiles: profiles, media: media)
+    }
+
+    /// The DID authority of `at://<did>/…`, nil for a handle authority or a malformed uri.
+    static func authorDID(ofPostURI uri: String) -> String? {
+        guard uri.hasPrefix("at://did:") else { return nil }
+        return uri.dropFirst(5).split(separator: "/", maxSplits: 1).first.map(String.init)
     }
 
     func actor(_ did: String) -> ActorRecord {

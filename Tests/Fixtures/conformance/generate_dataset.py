@@ -257,7 +257,7 @@ def build():
     d.post("carol", "a post dated in the future", label="future",
            created_at="2030-01-01T00:00:00.000Z")
     thread_root = d.post("carol", "thread start", label="self-thread-root")
-    d.post("carol", "thread continues", label="self-thread-reply", reply=(thread_root, thread_root))
+    thread_reply = d.post("carol", "thread continues", label="self-thread-reply", reply=(thread_root, thread_root))
 
     # Quotes (by alice) of every kind of target.
     d.post("alice", "quoting a live post", label="quote-live", embed=d.quote(images_full))
@@ -290,6 +290,9 @@ def build():
     d.post("alice", "reply to a deactivated actor", label="reply-deact-parent", reply=(deact_post, deact_post))
     d.post("alice", "reply whose root is missing", label="reply-missing-root", reply=(images_full, never))
     d.post("alice", "reply in a live thread", label="reply-live", reply=(thread_root, thread_root))
+    d.post("alice", "reply to a reply", label="reply-to-reply", reply=(thread_reply, thread_root))
+    d.post("alice", "reply to a reply whose parent is gone", label="reply-to-reply-of-missing",
+           reply=(s["posts"]["reply-missing-parent"], never))
 
     # Reposts (by alice): live, of a post to be deleted, of a blocked actor's post, of a quote.
     d.subject("alice", "app.bsky.feed.repost", images_full, label="repost-live")
