@@ -522,6 +522,8 @@ def test_viewer_bodies_of_the_in_process_walk_validate():
     path = os.path.join(REPO_ROOT, ".local", "conformance", "viewer-bodies.jsonl")
     if not os.path.exists(path):
         pytest.skip(f"{path} not written: run ViewerConformanceTests (swift test) first")
+    if os.path.getmtime(path) < os.path.getmtime(DATASET):
+        pytest.skip(f"{path} predates {DATASET}: run ViewerConformanceTests (swift test) again")
     counts = collections.Counter()
     with open(path) as bodies:
         for line in bodies:
