@@ -5,7 +5,8 @@ import Storage
 public enum PostQuery {
     /// The posts $1 (text[]) plus the parents and roots they reply to, and the posts that all of
     /// these quote (embedded records), with exact counts and the viewer's like/repost ($2 viewer DID,
-    /// NULL when anonymous). One query per page.
+    /// NULL when anonymous), each post's embed type and quoted uri, its self-label values (label-value
+    /// syntax only, comma-joined) and createdAt. One query per page.
     /// Indexes: posts_pkey (base rows, their parents/roots, quoted posts), post_aggregates_pkey,
     /// likes_author_subject_idx, reposts_author_subject_idx.
     public static let views = """
