@@ -31,11 +31,14 @@ struct FeedItemRow {
 enum FeedPageWriter {
     /// `rows` is the page as the database returned it. The cursor is set when the page was full
     /// (`rows.count == limit`), even if hiding rules dropped some rows, so a client keeps paging.
+    /// `pinnedPostURI` (getAuthorFeed's first page with `includePins`) goes first with `#reasonPin`
+    /// when visible; as in the reference AppView it also keeps its place in the chronological list.
     static func render(rows: [FeedItemRow], limit: Int, viewer: String?, profiles: ProfileViewWriter,
-                       on connection: PostgresConnection) throws -> [UInt8]
+                       pinnedPostURI: String? = nil, on connection: PostgresConnection) throws -> [UInt8]
     {
         var postURIs: [String] = []
         var seen = Set<String>()
+        if let pinnedPostURI { postURIs.append(pinnedPostURI); seen.insert(pinnedPostURI) }
         for row in rows where seen.insert(row.postURI).inserted { postURIs.append(row.postURI) }
         let reposters = rows.filter(\.isRepost).map(\.originatorDID)
         let context = try PostViewContext.load(
@@ -45,6 +48,18 @@ enum FeedPageWriter {
         writer.beginObject()
         writer.key("feed")
         writer.beginArray()
+        let pinned = pinnedPostURI.flatMap { context.visiblePost($0) }
+        if let pinned {
+            writer.beginObject()
+            writer.key("post")
+            context.writePostView(pinned, to: &writer)
+            writeReply(of: pinned, context: context, to: &writer)
+            writer.key("reason")
+            writer.beginObject()
+            writer.field("$type", "app.bsky.feed.defs#reasonPin")
+            writer.endObject()
+            writer.endObject()
+        }
         for row in rows {
             guard let post = context.visiblePost(row.postURI) else { continue }
             var reposter: ActorRecord?
@@ -56,15 +71,7 @@ enum FeedPageWriter {
             writer.beginObject()
             writer.key("post")
             context.writePostView(post, to: &writer)
-            if let parentURI = post.replyParentURI {
-                writer.key("reply")
-                writer.beginObject()
-                writer.key("root")
-                context.writeReplyTarget(uri: post.replyRootURI ?? parentURI, to: &writer)
-                writer.key("parent")
-                context.writeReplyTarget(uri: parentURI, to: &writer)
-                writer.endObject()
-            }
+            writeReply(of: post, context: context, to: &writer)
             if let reposter {
                 writer.key("reason")
                 writer.beginObject()
@@ -85,5 +92,26 @@ enum FeedPageWriter {
         }
         writer.endObject()
         return writer.bytes
+    }
+
+    /// `"reply": {root, parent, grandparentAuthor?}` for a post that replies. `grandparentAuthor` is
+    /// written when the parent is shown and itself replies to an active, unblocked author.
+    private static func writeReply(of post: PostRecord, context: PostViewContext, to writer: inout JSONWriter) {
+        guard let parentURI = post.replyParentURI else { return }
+        writer.key("reply")
+        writer.beginObject()
+        writer.key("root")
+        context.writeReplyTarget(uri: post.replyRootURI ?? parentURI, to: &writer)
+        writer.key("parent")
+        context.writeReplyTarget(uri: parentURI, to: &writer)
+        if let parent = context.visiblePost(parentURI),
+           let grandparentDID = parent.replyParentURI.flatMap(PostViewContext.authorDID(ofPostURI:)),
+           let grandparent = context.actors[grandparentDID], grandparent.isActive,
+           !(grandparent.viewer?.isBlockedEitherWay ?? false)
+        {
+            writer.key("grandparentAuthor")
+            context.profiles.writeBasic(grandparent, to: &writer)
+        }
+        writer.endObject()
     }
 }

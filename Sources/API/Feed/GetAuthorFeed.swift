@@ -9,6 +9,8 @@ struct GetAuthorFeed: XRPCMethod {
     let limit: Int
     let cursor: FeedCursor?
     let statement: String
+    /// `includePins=true`: the first page starts with the actor's pinned post (`#reasonPin`).
+    let includePins: Bool
 
     init(_ input: XRPCInput) throws(XRPCError) {
         viewer = input.viewer
@@ -21,9 +23,11 @@ struct GetAuthorFeed: XRPCMethod {
                 "filter must be one of posts_with_replies, posts_no_replies, posts_with_media, posts_and_author_threads")
         }
         self.statement = statement
-        if let pins = try input.parameters.single("includePins"), pins != "true" && pins != "false" {
+        let pins = try input.parameters.single("includePins")
+        if let pins, pins != "true" && pins != "false" {
             throw .invalidRequest("includePins must be a boolean")
         }
+        includePins = pins == "true"
     }
 
     func run(on connection: PostgresConnection, environment: XRPCEnvironment) throws -> [UInt8] {
@@ -34,7 +38,11 @@ struct GetAuthorFeed: XRPCMethod {
         }
         let position = cursor.sqlParameters
         let result = try connection.query(statement, [subject.did, position[0], position[1], position[2], limit])
+        // Only a post of the actor's own can be pinned on its feed, and only on the first page.
+        let pinned = includePins && cursor == nil
+            ? subject.pinnedPost.flatMap { $0.uri.hasPrefix("at://\(subject.did)/app.bsky.feed.post/") ? $0.uri : nil }
+            : nil
         return try FeedPageWriter.render(rows: FeedItemRow.read(result), limit: limit, viewer: viewer,
-                                         profiles: environment.profiles, on: connection)
+                                         profiles: environment.profiles, pinnedPostURI: pinned, on: connection)
     }
 }

@@ -48,17 +48,20 @@ public enum NotificationQuery {
     /// Unread count for $1: notifications newer than $2 (a `seenAt` parameter) or else the stored
     /// marker. The scan stops after 10,000 rows (the LIMIT in the subquery), so a huge backlog costs a
     /// bounded index range; clients show such counts as "many" anyway.
-    /// Authors blocked either way are not counted, as `page` does not list them (accounts that became
-    /// inactive are still counted: their set can be large, and listing hides them afterwards).
+    /// Only notifications `listNotifications` would show are counted: authors blocked either way are
+    /// left out, and so are authors whose account is inactive (else a badge would count a
+    /// notification the list never shows, and updateSeen could not clear it). The inactive check is
+    /// one probe of the small partial index per unread row, so its cost follows the unread range.
     /// Index: notifications_recipient_sort_idx (range sort_at > marker), notification_seen_pkey,
-    /// blocks_creator_subject_idx, blocks_subject_creator_idx.
+    /// blocks_creator_subject_idx, blocks_subject_creator_idx, actors_inactive_idx.
     public static let unreadCount = """
         SELECT count(*) FROM (
-            SELECT 1 FROM notifications
-            WHERE recipient_did = $1
-              AND author_did NOT IN (SELECT subject_did FROM blocks WHERE creator_did = $1
-                                     UNION ALL SELECT creator_did FROM blocks WHERE subject_did = $1)
-              AND sort_at > coalesce($2::timestamptz,
+            SELECT 1 FROM notifications n
+            WHERE n.recipient_did = $1
+              AND n.author_did NOT IN (SELECT subject_did FROM blocks WHERE creator_did = $1
+                                       UNION ALL SELECT creator_did FROM blocks WHERE subject_did = $1)
+              AND NOT EXISTS (SELECT 1 FROM actors a WHERE a.did = n.author_did AND NOT a.is_active)
+              AND n.sort_at > coalesce($2::timestamptz,
                                      (SELECT last_seen_notifs FROM notification_seen WHERE did = $1),
                                      '-infinity'::timestamptz)
             LIMIT 10000

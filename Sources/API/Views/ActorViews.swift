@@ -22,7 +22,19 @@ public enum ActorQuery {
                (SELECT f.uri FROM follows f WHERE f.creator_did = $3::text AND f.subject_did = a.did LIMIT 1),
                (SELECT f.uri FROM follows f WHERE f.creator_did = a.did AND f.subject_did = $3::text LIMIT 1),
                (SELECT b.uri FROM blocks b WHERE b.creator_did = $3::text AND b.subject_did = a.did LIMIT 1),
-               EXISTS (SELECT 1 FROM blocks b WHERE b.creator_did = a.did AND b.subject_did = $3::text)
+               EXISTS (SELECT 1 FROM blocks b WHERE b.creator_did = a.did AND b.subject_did = $3::text),
+               CASE WHEN a.profile_record->'labels'->>'$type' = 'com.atproto.label.defs#selfLabels'
+                         AND jsonb_typeof(a.profile_record->'labels'->'values') = 'array'
+                    THEN (SELECT string_agg(v.value->>'val', ',' ORDER BY v.position)
+                          FROM jsonb_array_elements(a.profile_record->'labels'->'values') WITH ORDINALITY AS v(value, position)
+                          WHERE v.value->>'val' ~ '^!?[a-z][a-z0-9-]{0,126}$') END,
+               CASE WHEN jsonb_typeof(a.profile_record->'pronouns') = 'string' THEN a.profile_record->>'pronouns' END,
+               CASE WHEN jsonb_typeof(a.profile_record->'website') = 'string' THEN a.profile_record->>'website' END,
+               CASE WHEN jsonb_typeof(a.profile_record->'pinnedPost'->'uri') = 'string'
+                    THEN a.profile_record->'pinnedPost'->>'uri' END,
+               CASE WHEN jsonb_typeof(a.profile_record->'pinnedPost'->'cid') = 'string'
+                    THEN a.profile_record->'pinnedPost'->>'cid' END,
+               a.profile_cid
         FROM wanted w
         JOIN actors a ON a.did = w.did
         LEFT JOIN actor_aggregates g ON g.did = a.did
@@ -60,6 +72,12 @@ struct ActorRecord {
     var viewer: ActorViewerState?
     /// The handle as stored (lower-cased), to match `actor=<handle>` lookups.
     var storedHandle: String?
+    /// From the profile record: self-label values, pronouns, website, pinned post (uri, cid), record CID.
+    var selfLabels: [String] = []
+    var pronouns: String?
+    var website: String?
+    var pinnedPost: (uri: String, cid: String)?
+    var profileCID: String?
 
     /// Stand-in for a DID the index has no actor row for yet (posts can arrive before profiles).
     static func unknown(did: String, viewerPresent: Bool) -> ActorRecord {
@@ -85,7 +103,8 @@ enum ActorHydrator {
             let stored = row.string(1)
             let handle = stored.flatMap { Identifiers.isHandle($0) ? $0 : nil } ?? "handle.invalid"
             actors[did] = ActorRecord(
-                did: did, handle: handle, displayName: row.string(2), description: row.string(3),
+                did: did, handle: handle, displayName: row.string(2).map(LexiconText.displayName),
+                description: row.string(3).map(LexiconText.description),
                 avatarCID: row.string(4), bannerCID: row.string(5),
                 indexedAtMilliseconds: row.int64(6) ?? 0, createdAtMilliseconds: row.int64(7),
                 isActive: row.bool(8) ?? true, status: row.string(9),
@@ -93,9 +112,20 @@ enum ActorHydrator {
                 viewer: viewer == nil ? nil : ActorViewerState(
                     following: row.string(13), followedBy: row.string(14), blocking: row.string(15),
                     blockedBy: row.bool(16) ?? false),
-                storedHandle: stored?.lowercased())
+                storedHandle: stored?.lowercased(),
+                selfLabels: row.string(17).map { $0.split(separator: ",").prefix(SelfLabels.maxValues).map(String.init) } ?? [],
+                pronouns: row.string(18).map(LexiconText.pronouns),
+                website: row.string(19).flatMap { Identifiers.isURI($0) ? $0 : nil },
+                pinnedPost: pinnedPost(uri: row.string(20), cid: row.string(21)),
+                profileCID: row.string(22).flatMap { Identifiers.isCID($0) ? $0 : nil })
         }
         return actors
+    }
+
+    /// A pinned post that is a syntactically valid strong reference, else nil.
+    private static func pinnedPost(uri: String?, cid: String?) -> (uri: String, cid: String)? {
+        guard let uri, let cid, Identifiers.isATURI(uri), Identifiers.isCID(cid) else { return nil }
+        return (uri, cid)
     }
 }
 
@@ -129,6 +159,14 @@ struct ProfileViewWriter {
         writer.field("followersCount", actor.followersCount)
         writer.field("followsCount", actor.followsCount)
         writer.field("postsCount", actor.postsCount)
+        writer.optionalField("website", actor.website)
+        if let pinned = actor.pinnedPost {
+            writer.key("pinnedPost")
+            writer.beginObject()
+            writer.field("uri", pinned.uri)
+            writer.field("cid", pinned.cid)
+            writer.endObject()
+        }
         writer.key("indexedAt")
         writer.datetime(epochMilliseconds: actor.indexedAtMilliseconds)
         writer.endObject()
@@ -143,10 +181,12 @@ struct ProfileViewWriter {
             writer.key("createdAt")
             writer.datetime(epochMilliseconds: createdAt)
         }
+        writer.optionalField("pronouns", actor.pronouns)
         if let viewer = actor.viewer {
             writer.key("viewer")
             Self.writeViewerState(viewer, to: &writer)
         }
+        SelfLabels.writeField(actor, to: &writer)
     }
 
     static func writeViewerState(_ viewer: ActorViewerState, to writer: inout JSONWriter) {

@@ -1,5 +1,7 @@
-/// Builds CDN URLs for avatars and banners from a template with the placeholders `{preset}`
-/// (`avatar` or `banner`), `{did}` and `{cid}`. Parsed once; filled per actor without Foundation.
+/// Builds CDN URLs for blobs from a template with the placeholders `{preset}` (`avatar`, `banner`,
+/// `feed_thumbnail`, `feed_fullsize`: Bluesky's CDN presets), `{did}` (the blob's owner) and `{cid}`.
+/// Parsed once; filled per blob without Foundation. Video URLs use a second instance
+/// (`PostViewContext.videoURLs`, presets `playlist.m3u8` and `thumbnail.jpg`).
 public struct ImageURLTemplate: Sendable {
     public static let defaultTemplate = "https://cdn.bsky.app/img/{preset}/plain/{did}/{cid}@jpeg"
 
