@@ -7,8 +7,8 @@ each walk also asserts that the branch it is there for really appears: a quote o
 as `app.bsky.embed.record#viewNotFound`, a reply to a deleted post as `#notFoundPost`,
 `handle.invalid`, CDN URLs from the template, …
 
-Viewer walks authenticate through `service_auth.bearer_headers(did, nsid)` (Tests/http/service_auth.py)
-and are skipped only when that module cannot be imported.
+Viewer walks authenticate with real service-auth tokens: `service_auth.bearer_headers(did, nsid)`
+(Tests/http/service_auth.py, keys published by the local PLC stand-in).
 """
 import collections
 import filecmp
@@ -24,6 +24,7 @@ from lexrpc.base import ValidationError
 
 from appview_env import REPO_ROOT, psql, required_env
 from lexicon_validation import assert_valid_output, check_format
+from service_auth import bearer_headers
 
 FIXTURE_DIR = os.path.join(REPO_ROOT, "Tests", "Fixtures", "conformance")
 DATASET = os.path.join(FIXTURE_DIR, "dataset.jsonl")
@@ -140,10 +141,6 @@ def imported_data():
 
 
 def viewer_headers_factory():
-    try:
-        from service_auth import bearer_headers
-    except ImportError as exc:
-        pytest.skip(f"Tests/http/service_auth.py (service auth test helper) is not available yet: {exc}")
     return bearer_headers
 
 
@@ -550,10 +547,6 @@ def test_zz_every_implemented_method_had_bodies_validated():
                  "app.bsky.actor.getProfiles"]
     for nsid in anonymous:
         assert VALIDATED[nsid] > 0, f"{nsid}: no body validated"
-    try:
-        import service_auth  # noqa: F401
-    except ImportError:
-        return
     for nsid in ["app.bsky.feed.getTimeline", "app.bsky.notification.listNotifications",
                  "app.bsky.notification.getUnreadCount", "app.bsky.notification.updateSeen"]:
         assert VALIDATED[nsid] > 0, f"{nsid}: no body validated"
