@@ -6,6 +6,7 @@ follows author A, viewer W (P-256) follows author B; A and B post.
 """
 import base64
 import concurrent.futures
+import hashlib
 import json
 import os
 import secrets
@@ -46,7 +47,6 @@ def bearer(token):
 # ---------------------------------------------------------------- dataset
 
 _TID = "234567abcdefghijklmnopqrstuvwxyz"
-_B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
 def tid():
@@ -54,7 +54,9 @@ def tid():
 
 
 def cid():
-    return "bafyrei" + "".join(secrets.choice(_B32) for _ in range(52))
+    """A real CIDv1 (dag-cbor, sha2-256 of random bytes): responses are validated with strict CID syntax."""
+    digest = hashlib.sha256(secrets.token_bytes(32)).digest()
+    return "b" + base64.b32encode(bytes([0x01, 0x71, 0x12, 0x20]) + digest).decode().lower().rstrip("=")
 
 
 class World:
