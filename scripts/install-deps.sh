@@ -59,7 +59,7 @@ done
 PY=$(command -v python3 || true)
 py_missing=()
 if [ -n "$PY" ]; then
-  for mod in pytest requests; do
+  for mod in pytest requests websockets; do
     "$PY" -c "import $mod" >/dev/null 2>&1 || py_missing+=("$mod")
   done
 fi
@@ -107,7 +107,7 @@ fi
 # ---------------------------------------------------------------- pip (non-system python only)
 if [ -n "$PY" ] && [ "$py_is_system" = 0 ]; then
   py_missing=()
-  for mod in pytest requests; do
+  for mod in pytest requests websockets; do
     "$PY" -c "import $mod" >/dev/null 2>&1 || py_missing+=("$mod")
   done
   if [ "${#py_missing[@]}" -gt 0 ]; then
@@ -125,7 +125,7 @@ if [ -n "$PY" ] && ! "$PY" -c 'import lexrpc' >/dev/null 2>&1; then
     || die "pip install lexrpc failed for $PY"
 fi
 if [ -n "$PY" ]; then
-  "$PY" -c 'import pytest, requests, lexrpc' 2>/dev/null || die "$PY still cannot import pytest/requests/lexrpc"
+  "$PY" -c 'import pytest, requests, lexrpc, websockets' 2>/dev/null || die "$PY still cannot import pytest/requests/lexrpc/websockets"
   log "python: $PY has pytest and requests"
 fi
 
