@@ -31,17 +31,18 @@ struct JetstreamSourceMemoryProbe {
             }
         }
         let started = Date()
-        // The slow consumer, on its own thread: a pause of 2 ms every 100 messages (at most 50,000 messages/s).
+        // The slow consumer, on its own thread: a pause of 1 ms every 10 messages (under 10,000 messages/s,
+        // slower than the replayer sends).
         let (count, inOrder) = try await blocking { () throws -> (Int, Bool) in
             var count = 0
             var last: Int64 = 0
             var inOrder = true
-            while count < times.count, let message = try source.take(1, timeout: 600).first {
+            while count < times.count, let message = try source.next() {
                 let time = timeMicroseconds(message)
                 inOrder = inOrder && time > last
                 last = time
                 count += 1
-                if count % 100 == 0 { Thread.sleep(forTimeInterval: 0.002) }
+                if count % 10 == 0 { Thread.sleep(forTimeInterval: 0.001) }
             }
             return (count, inOrder)
         }
