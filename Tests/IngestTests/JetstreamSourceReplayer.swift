@@ -8,6 +8,8 @@ final class JetstreamReplayer {
         var sent: Int
         /// Per connection: the `cursor` it asked for and how many events it was sent.
         var connections: [(cursor: Int64?, sent: Int)]
+        /// Ping frames received from clients (with `--count-pings`).
+        var pings: Int
     }
 
     let process = Process()
@@ -58,7 +60,7 @@ final class JetstreamReplayer {
         let connections = (object["connections"] as? [[String: Any]] ?? []).map { connection in
             ((connection["cursor"] as? NSNumber)?.int64Value, connection["sent"] as? Int ?? 0)
         }
-        return Status(sent: object["sent"] as? Int ?? 0, connections: connections)
+        return Status(sent: object["sent"] as? Int ?? 0, connections: connections, pings: object["pings"] as? Int ?? 0)
     }
 
     private static func readStatusObject(_ url: URL) throws -> [String: Any]? {

@@ -125,10 +125,11 @@ struct JetstreamSourceTests {
         // 4000 events of ~8 KiB: 32 MiB, far more than the socket buffers on both sides hold.
         let (file, times) = try JetstreamTestStreams.sortedStream(count: 4000, padding: 8 << 10)
         defer { try? FileManager.default.removeItem(at: file) }
-        let replayer = try JetstreamReplayer(file: file)
+        let replayer = try JetstreamReplayer(file: file, arguments: ["--count-pings"])
         let source = JetstreamSource.forTest(url: replayer.url) {
             $0.bufferCapacity = 64
             $0.stallTimeoutSeconds = 1  // a pause longer than this must not count as a stall
+            $0.pingIntervalSeconds = 1  // pings go out while nothing is read; no pong deadline kills the connection
         }
         defer { source.stop() }
         var received = try await blocking { try source.take(10).map(timeMicroseconds) }
@@ -145,6 +146,7 @@ struct JetstreamSourceTests {
         let sentLater = try await replayer.status().sent
         #expect(sentLater == sentDuringPause, "the replayer is blocked")
         #expect(sentLater < times.count / 2, "sent \(sentLater) of \(times.count)")
+        #expect(try await replayer.status().pings >= 1, "keep-alive pings were sent while backpressured")
 
         received += try await blocking { try source.take(times.count - 10).map(timeMicroseconds) }
         #expect(received == times, "every event once, in order")

@@ -16,13 +16,14 @@ The same controls may be given as query parameters (dropAfter, stallAfter, overs
 oversizeBytes), which then apply to that connection.
 
 Status: with --status-file, a JSON object {"sent", "connections": [{"cursor", "wantedCollections",
-"sent"}], "listening"} is rewritten (atomically) every 50 ms, for tests to observe progress.
+"sent"}], "listening", "pings" (with --count-pings)} is rewritten (atomically) every 50 ms, for tests to observe progress.
 The chosen port is printed on stdout as `LISTENING <port>` once the server accepts connections.
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -38,9 +39,22 @@ KIND = re.compile(rb'"kind":"(\w+)"')
 COLLECTION = re.compile(rb'"collection":"([^"]+)"')
 
 
+class PingCounter(logging.Handler):
+    """Counts the ping frames clients send, from websockets' frame-level debug log."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.pings = 0
+
+    def emit(self, record):
+        if record.msg == "< %s" and record.args and str(record.args[0]).startswith("PING"):
+            self.pings += 1
+
+
 class Replayer:
     def __init__(self, args):
         self.args = args
+        self.pings = PingCounter()
         self.sent = 0
         self.connections = []
         self.port = None
@@ -121,7 +135,8 @@ class Replayer:
     async def write_status(self):
         path = self.args.status_file
         while True:
-            status = {"sent": self.sent, "connections": self.connections, "listening": self.port}
+            status = {"sent": self.sent, "connections": self.connections, "listening": self.port,
+                      "pings": self.pings.pings}
             temporary = path + ".tmp"
             with open(temporary, "w") as out:
                 json.dump(status, out)
@@ -129,6 +144,11 @@ class Replayer:
             await asyncio.sleep(0.05)
 
     async def run(self):
+        if self.args.count_pings:  # frame-level logging costs time per frame: only when asked
+            frames = logging.getLogger("websockets.server")
+            frames.setLevel(logging.DEBUG)
+            frames.propagate = False
+            frames.addHandler(self.pings)
         async with serve(
             self.handle,
             self.args.host,
@@ -182,6 +202,7 @@ def main():
     parser.add_argument("--close-at-end", action="store_true", help="close the connection after the last event")
     parser.add_argument("--write-limit", type=int, default=2**15, help="transport high-water mark in bytes")
     parser.add_argument("--status-file")
+    parser.add_argument("--count-pings", action="store_true", help="count client pings in the status file")
     args = parser.parse_args()
     die_with_parent()
     try:
