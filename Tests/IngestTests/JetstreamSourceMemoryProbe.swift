@@ -4,9 +4,11 @@ import Testing
 
 /// A measurement, not a test: the resident memory of this process while a fast replay meets a slow
 /// consumer. Runs only with JETSTREAM_MEMORY_PROBE=<events> (e.g. 300000); prints its figures.
+/// JETSTREAM_PROBE_FAST_CONSUMER=1 reads as fast as possible instead (the source's throughput).
 @Suite("Jetstream source memory probe")
 struct JetstreamSourceMemoryProbe {
     static let events = Int(ProcessInfo.processInfo.environment["JETSTREAM_MEMORY_PROBE"] ?? "") ?? 0
+    static let slowConsumer = ProcessInfo.processInfo.environment["JETSTREAM_PROBE_FAST_CONSUMER"] == nil
 
     @Test("resident memory stays bounded with a slow consumer", .enabled(if: events > 0))
     func probe() async throws {
@@ -33,6 +35,7 @@ struct JetstreamSourceMemoryProbe {
         let started = Date()
         // The slow consumer, on its own thread: a pause of 1 ms every 10 messages (under 10,000 messages/s,
         // slower than the replayer sends).
+        let slow = Self.slowConsumer
         let (count, inOrder) = try await blocking { () throws -> (Int, Bool) in
             var count = 0
             var last: Int64 = 0
@@ -42,7 +45,7 @@ struct JetstreamSourceMemoryProbe {
                 inOrder = inOrder && time > last
                 last = time
                 count += 1
-                if count % 10 == 0 { Thread.sleep(forTimeInterval: 0.001) }
+                if slow && count % 10 == 0 { Thread.sleep(forTimeInterval: 0.001) }
             }
             return (count, inOrder)
         }
