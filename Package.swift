@@ -44,6 +44,7 @@ let package = Package(
                 // The live Jetstream source: a WebSocket client on NIO with inbound backpressure.
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),

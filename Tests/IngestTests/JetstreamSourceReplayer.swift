@@ -7,7 +7,7 @@ final class JetstreamReplayer {
     struct Status {
         var sent: Int
         /// Per connection: the `cursor` it asked for and how many events it was sent.
-        var connections: [(cursor: Int64?, sent: Int)]
+        var connections: [(cursor: Int64?, wantedCollections: [String], sent: Int)]
         /// Ping frames received from clients (with `--count-pings`).
         var pings: Int
     }
@@ -58,7 +58,8 @@ final class JetstreamReplayer {
         try await Task.sleep(for: .milliseconds(120))
         guard let object = try Self.readStatusObject(statusFile) else { throw ReplayerError.noStatus }
         let connections = (object["connections"] as? [[String: Any]] ?? []).map { connection in
-            ((connection["cursor"] as? NSNumber)?.int64Value, connection["sent"] as? Int ?? 0)
+            ((connection["cursor"] as? NSNumber)?.int64Value, connection["wantedCollections"] as? [String] ?? [],
+             connection["sent"] as? Int ?? 0)
         }
         return Status(sent: object["sent"] as? Int ?? 0, connections: connections, pings: object["pings"] as? Int ?? 0)
     }

@@ -28,6 +28,42 @@ struct JetstreamSourceTests {
         let status = try await replayer.status()
         #expect(status.connections.count == 1)
         #expect(status.connections.first?.cursor == nil)
+        #expect(status.connections.first?.wantedCollections == IndexedCollection.allCases.map(\.rawValue).sorted())
+    }
+
+    @Test("a text message that is not a JSON object is counted and skipped; the stream goes on")
+    func invalidMessagesSkipped() async throws {
+        let lines = try JetstreamTestStreams.corpusLines().prefix(20)
+        var content = Data()
+        for (index, line) in lines.enumerated() {
+            content.append(line)
+            content.append(UInt8(ascii: "\n"))
+            if index % 7 == 3 { content.append(contentsOf: Array("not json at all\n".utf8)) }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("jetstream-invalid-\(UUID().uuidString).jsonl")
+        try content.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let replayer = try JetstreamReplayer(file: file)
+        let source = JetstreamSource.forTest(url: replayer.url) { $0.wantedCollections = ["app.bsky.feed.*", "app.bsky.graph.*"] }
+        defer { source.stop() }
+        let expected = Array(lines)
+        let received = try await blocking { try source.take(expected.count, timeout: 10) }
+        #expect(received == expected)
+        #expect(source.statistics.invalidMessages == 3)
+        #expect(source.statistics.connects == 1)
+    }
+
+    @Test("a server that accepts TCP but never answers the upgrade is given up on after the stall timeout, and retried")
+    func hungHandshake() async throws {
+        let listener = try SilentListener()
+        let source = JetstreamSource.forTest(url: "ws://127.0.0.1:\(listener.port)/subscribe") { $0.stallTimeoutSeconds = 1 }
+        Thread.detachNewThread { _ = try? source.next() }
+        try await Task.sleep(for: .milliseconds(2800))
+        let statistics = source.statistics
+        source.stop()
+        #expect(statistics.stalls >= 2)
+        #expect(statistics.connectFailures >= 2)
+        #expect(statistics.connects == 0)
     }
 
     @Test("a dropped connection resumes at the committed cursor minus the rewind: nothing missing, duplicates only inside the rewind window")
@@ -194,6 +230,31 @@ struct JetstreamSourceTests {
         source.stop()
         #expect(try await blocking { try source.next() } == nil)
     }
+}
+
+/// A loopback TCP socket that listens and never accepts: connections complete in the kernel and
+/// then hear nothing.
+final class SilentListener {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        guard bound == 0, listen(descriptor, 16) == 0 else {
+            close(descriptor)
+            throw POSIXError(.EADDRINUSE)
+        }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
 }
 
 /// A loopback TCP port that was free a moment ago.

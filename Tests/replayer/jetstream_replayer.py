@@ -76,7 +76,7 @@ class Replayer:
                     kind = KIND.search(line)
                     if kind and kind.group(1) == b"commit":
                         collection = COLLECTION.search(line)
-                        if collection and collection.group(1).decode() not in wanted:
+                        if collection and not wanted_collection(collection.group(1).decode(), wanted):
                             continue
                 yield time_us, line
 
@@ -187,6 +187,13 @@ class Replayer:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(signum, stop.set)
             await stop.wait()
+
+
+def wanted_collection(collection, wanted):
+    """Jetstream's filter: an exact NSID or a prefix ending in `.*`."""
+    if collection in wanted:
+        return True
+    return any(name.endswith(".*") and collection.startswith(name[:-1]) for name in wanted)
 
 
 def text_frame(payload):

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import WSClient
 
@@ -29,6 +30,9 @@ struct JetstreamConnection {
     let buffer: JetstreamMessageBuffer
     let counters: JetstreamCounters
     let logger: Logger
+    /// This connection's own event loop: shutting it down closes the connection in any phase
+    /// (swift-websocket 1.6.2 ignores cancellation until the upgrade has completed).
+    let eventLoopGroup: MultiThreadedEventLoopGroup
     /// Called once the handshake has completed.
     let onConnected: @Sendable () -> Void
 
@@ -39,6 +43,13 @@ struct JetstreamConnection {
         private(set) var handshakeCompleted = false
         private(set) var messagesReceived = 0
         private var inboundError: Error?
+        private(set) var stalled = false
+
+        func markStalled() {
+            lock.lock()
+            stalled = true
+            lock.unlock()
+        }
 
         /// The error that ended reading: swift-websocket may replace it by a later close error, so it is kept here.
         func recordInboundError(_ error: Error) {
@@ -73,10 +84,10 @@ struct JetstreamConnection {
             return DispatchTime.now().uptimeNanoseconds &- lastProgress
         }
 
-        var snapshot: (connected: Bool, messages: Int) {
+        var snapshot: (connected: Bool, messages: Int, stalled: Bool) {
             lock.lock()
             defer { lock.unlock() }
-            return (handshakeCompleted, messagesReceived)
+            return (handshakeCompleted, messagesReceived, stalled)
         }
     }
 
@@ -91,7 +102,9 @@ struct JetstreamConnection {
         )
         clientConfiguration.additionalHeaders[.userAgent] = "appview-ingest"
         let handler = makeHandler(activity: activity)
-        let client = WebSocketClient(url: subscription.url, configuration: clientConfiguration, logger: logger, handler: handler)
+        let client = WebSocketClient(url: subscription.url, configuration: clientConfiguration,
+                                     eventLoopGroup: eventLoopGroup, logger: logger, handler: handler)
+        defer { eventLoopGroup.shutdownGracefully { _ in } }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
@@ -103,10 +116,17 @@ struct JetstreamConnection {
         } catch let disconnect as JetstreamDisconnect {
             return Task.isCancelled ? .stopped : disconnect  // the watchdog's stall, or a protocol violation
         } catch {
-            return Task.isCancelled ? .stopped : Self.classify(activity.firstInboundError ?? error)
+            if Task.isCancelled { return .stopped }
+            return activity.snapshot.stalled ? .stalled : Self.classify(activity.firstInboundError ?? error)
         }
         if Task.isCancelled { return .stopped }
+        if activity.snapshot.stalled { return .stalled }
         return activity.firstInboundError.map(Self.classify) ?? .closedByServer
+    }
+
+    /// Ends a connection still in its TCP/TLS/upgrade phase by shutting its event loop down.
+    static func closeBeforeHandshake(_ eventLoopGroup: MultiThreadedEventLoopGroup) {
+        eventLoopGroup.shutdownGracefully { _ in }
     }
 
     static func classify(_ error: Error) -> JetstreamDisconnect {
@@ -206,7 +226,12 @@ struct JetstreamConnection {
             if buffer.state.producerWaiting {
                 activity.touch()
             } else if activity.idleNanoseconds > timeout {
-                throw JetstreamDisconnect.stalled
+                activity.markStalled()
+                if !activity.snapshot.connected {
+                    // Mid-handshake the client ignores cancellation: closing its event loop ends it.
+                    Self.closeBeforeHandshake(eventLoopGroup)
+                }
+                throw JetstreamDisconnect.stalled  // after the handshake, cancelling the client closes it
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 
 /// The live event source: Jetstream over WebSocket (swift-websocket's `WebSocketClient`, on NIO).
 ///
@@ -17,6 +18,8 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
     private let counters = JetstreamCounters()
     private let lifecycle = NSLock()
     private var connectionTask: Task<Void, Never>?
+    private var connectionEventLoop: MultiThreadedEventLoopGroup?
+    private var connectionActivity: JetstreamConnection.Activity?
     private var stopped = false
 
     /// - Parameters:
@@ -48,9 +51,14 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
         lifecycle.lock()
         stopped = true
         let task = connectionTask
+        let eventLoop = connectionEventLoop
+        let activity = connectionActivity
         lifecycle.unlock()
         buffer.close()
-        task?.cancel()
+        task?.cancel()  // closes an established connection
+        if let eventLoop, let activity, !activity.snapshot.connected {
+            JetstreamConnection.closeBeforeHandshake(eventLoop)
+        }
     }
 
     /// Counters and buffer state now.
@@ -69,6 +77,16 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
         defer { lifecycle.unlock() }
         guard connectionTask == nil, !stopped else { return }
         connectionTask = Task.detached { [self] in await self.maintainConnection() }
+    }
+
+    /// Records the event loop and activity of the connection being opened; false once stopped.
+    private func register(_ eventLoop: MultiThreadedEventLoopGroup, _ activity: JetstreamConnection.Activity) -> Bool {
+        lifecycle.lock()
+        defer { lifecycle.unlock() }
+        guard !stopped else { return false }
+        connectionEventLoop = eventLoop
+        connectionActivity = activity
+        return true
     }
 
     private func isStopped() -> Bool {
@@ -97,9 +115,15 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
                 "cursor": "\(subscription.cursor.map(String.init) ?? "live")",
             ])
             let activity = JetstreamConnection.Activity()
+            // A one-thread event loop per connection, so that stop() and the stall watchdog can close it in any phase.
+            let eventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            guard register(eventLoop, activity) else {
+                eventLoop.shutdownGracefully { _ in }
+                break
+            }
             let connection = JetstreamConnection(
                 configuration: configuration, subscription: subscription, buffer: buffer, counters: counters,
-                logger: logger,
+                logger: logger, eventLoopGroup: eventLoop,
                 onConnected: { [counters, logger] in
                     counters.update {
                         $0.connects += 1
@@ -108,7 +132,7 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
                     logger.info("jetstream: connected", metadata: ["cursor": "\(subscription.cursor.map(String.init) ?? "live")"])
                 })
             let reason = await connection.run(activity: activity)
-            let (handshakeCompleted, received) = activity.snapshot
+            let (handshakeCompleted, received, _) = activity.snapshot
             counters.update {
                 $0.connected = false
                 switch reason {
