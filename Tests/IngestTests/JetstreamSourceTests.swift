@@ -31,6 +31,44 @@ struct JetstreamSourceTests {
         #expect(status.connections.first?.wantedCollections == IndexedCollection.allCases.map(\.rawValue).sorted())
     }
 
+    @Test("wss://: the TLS handshake verifies the server against JETSTREAM_CA_FILE, and events flow")
+    func tls() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jetstream-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                             "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                             "-keyout", key, "-out", certificate]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+
+        let replayer = try JetstreamReplayer(file: JetstreamTestStreams.corpus, arguments: ["--tls-cert", certificate, "--tls-key", key])
+        let configuration = try JetstreamSourceConfiguration.fromEnvironment([
+            "JETSTREAM_URL": "wss://localhost:\(replayer.port)/subscribe", "JETSTREAM_CA_FILE": certificate,
+        ])
+        let trusted = JetstreamSource(configuration: configuration, resumeCursor: { nil }, logger: .init(label: "test"))
+        defer { trusted.stop() }
+        let received = try await blocking { try trusted.take(150, timeout: 10) }
+        #expect(received.count == 150)
+        #expect(trusted.statistics.connects == 1)
+
+        // Without the certificate among its trust roots the client refuses the server.
+        let untrusted = JetstreamSource.forTest(url: "wss://localhost:\(replayer.port)/subscribe")
+        Thread.detachNewThread { _ = try? untrusted.next() }
+        try await Task.sleep(for: .milliseconds(800))
+        let statistics = untrusted.statistics
+        untrusted.stop()
+        #expect(statistics.connects == 0)
+        #expect(statistics.connectFailures >= 1)
+        #expect(statistics.messages == 0)
+    }
+
     @Test("a text message that is not a JSON object is counted and skipped; the stream goes on")
     func invalidMessagesSkipped() async throws {
         let lines = try JetstreamTestStreams.corpusLines().prefix(20)

@@ -57,6 +57,7 @@ struct JetstreamSourceUnitTests {
         ("JETSTREAM_URL", "wss://example.com/subscribe?cursor=1", "without a query string"),
         ("JETSTREAM_WANTED_COLLECTIONS", "app.bsky.feed.post,not a collection", "NSIDs"),
         ("JETSTREAM_WANTED_COLLECTIONS", "app.*.post", "NSIDs"),
+        ("JETSTREAM_CA_FILE", "/nonexistent/ca.pem", "readable PEM file"),
     ])
     func invalid(variable: String, value: String, accepted: String) {
         do {

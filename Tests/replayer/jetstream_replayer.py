@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A local Jetstream for tests and benchmarks: serves a JSONL file of Jetstream events on
-ws://HOST:PORT/subscribe.
+ws://HOST:PORT/subscribe (wss:// with --tls-cert and --tls-key).
 
 Honours the query parameters real Jetstream takes: `cursor` (only events with time_us >= cursor; the
 whole file when absent, where real Jetstream would tail live) and `wantedCollections` (repeated;
@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import signal
+import ssl
 import struct
 import sys
 import time
@@ -163,6 +164,14 @@ class Replayer:
             os.replace(temporary, path)
             await asyncio.sleep(0.05)
 
+    def tls_context(self):
+        """wss:// when --tls-cert and --tls-key are given."""
+        if not self.args.tls_cert:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.args.tls_cert, self.args.tls_key)
+        return context
+
     async def run(self):
         if self.args.count_pings:  # frame-level logging costs time per frame: only when asked
             frames = logging.getLogger("websockets.server")
@@ -178,6 +187,7 @@ class Replayer:
             compression=None,
             close_timeout=1,
             write_limit=self.args.write_limit,
+            ssl=self.tls_context(),
         ) as server:
             self.port = server.sockets[0].getsockname()[1]
             if self.args.status_file:
@@ -242,6 +252,8 @@ def main():
     parser.add_argument("--write-limit", type=int, default=2**15, help="transport high-water mark in bytes")
     parser.add_argument("--batch", type=int, default=64, help="events written to the socket at once")
     parser.add_argument("--status-file")
+    parser.add_argument("--tls-cert", help="PEM certificate: serve wss:// (with --tls-key)")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--count-pings", action="store_true", help="count client pings in the status file")
     args = parser.parse_args()
     die_with_parent()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import WSClient
 
@@ -102,7 +103,9 @@ struct JetstreamConnection {
         )
         clientConfiguration.additionalHeaders[.userAgent] = "appview-ingest"
         let handler = makeHandler(activity: activity)
-        let client = WebSocketClient(url: subscription.url, configuration: clientConfiguration,
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()  // used for wss:// only
+        if let file = configuration.trustedCertificatesFile { tlsConfiguration.trustRoots = .file(file) }
+        let client = WebSocketClient(url: subscription.url, configuration: clientConfiguration, tlsConfiguration: tlsConfiguration,
                                      eventLoopGroup: eventLoopGroup, logger: logger, handler: handler)
         defer { eventLoopGroup.shutdownGracefully { _ in } }
         do {

@@ -36,6 +36,9 @@ public struct JetstreamSourceConfiguration: Sendable {
     /// default 1 MiB), without a reconnect. One single frame larger than `frameSizeLimit` (4 × this)
     /// is refused by the WebSocket decoder, which closes the connection; it is then re-opened.
     public var maximumMessageBytes: Int
+    /// PEM file of the certificates trusted for `wss://` (`JETSTREAM_CA_FILE`); nil: the system's
+    /// trust store. For a Jetstream behind a private CA, and for the TLS test.
+    public var trustedCertificatesFile: String?
 
     /// The Jetstream endpoint used when `JETSTREAM_URL` is unset.
     public static let defaultURL = "wss://jetstream2.us-east.bsky.network/subscribe"
@@ -53,7 +56,8 @@ public struct JetstreamSourceConfiguration: Sendable {
         pingIntervalSeconds: Int = 20,
         bufferCapacity: Int = 4096,
         bufferMaximumBytes: Int = 16 << 20,
-        maximumMessageBytes: Int = 1 << 20
+        maximumMessageBytes: Int = 1 << 20,
+        trustedCertificatesFile: String? = nil
     ) {
         self.url = url
         self.wantedCollections = wantedCollections
@@ -65,6 +69,7 @@ public struct JetstreamSourceConfiguration: Sendable {
         self.bufferCapacity = bufferCapacity
         self.bufferMaximumBytes = bufferMaximumBytes
         self.maximumMessageBytes = maximumMessageBytes
+        self.trustedCertificatesFile = trustedCertificatesFile
     }
 
     /// The largest single WebSocket frame the client reads; a larger one ends the connection.
@@ -98,6 +103,12 @@ public struct JetstreamSourceConfiguration: Sendable {
         configuration.bufferMaximumBytes = try integer(
             environment, "JETSTREAM_BUFFER_MAX_BYTES", default: configuration.bufferMaximumBytes,
             in: configuration.maximumMessageBytes...(4 << 30))
+        if let file = environment["JETSTREAM_CA_FILE"], !file.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ConfigurationError("JETSTREAM_CA_FILE=\(file) is invalid: expected a readable PEM file of trusted certificates")
+            }
+            configuration.trustedCertificatesFile = file
+        }
         return configuration
     }
 
