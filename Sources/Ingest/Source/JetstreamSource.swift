@@ -24,7 +24,7 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
 
     /// - Parameters:
     ///   - resumeCursor: the committed cursor (Jetstream `time_us`) or nil to tail live; called at
-    ///     every (re)connect, from a task (must not block for long: read a value, not the database).
+    ///     every (re)connect on a thread of its own, so it may read the database.
     public init(configuration: JetstreamSourceConfiguration, resumeCursor: @escaping @Sendable () -> Int64?, logger: Logger) {
         self.configuration = configuration
         self.resumeCursor = resumeCursor
@@ -79,6 +79,15 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
         connectionTask = Task.detached { [self] in await self.maintainConnection() }
     }
 
+    /// `resumeCursor()` on a thread of its own: it may block (a database read), which must not
+    /// happen on the cooperative pool.
+    private func committedCursor() async -> Int64? {
+        let resumeCursor = resumeCursor
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: resumeCursor()) }
+        }
+    }
+
     /// Records the event loop and activity of the connection being opened; false once stopped.
     private func register(_ eventLoop: MultiThreadedEventLoopGroup, _ activity: JetstreamConnection.Activity) -> Bool {
         lifecycle.lock()
@@ -107,7 +116,7 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
             isFirstAttempt = false
             let subscription = JetstreamSubscription(baseURL: configuration.url,
                                                      wantedCollections: configuration.wantedCollections,
-                                                     committedCursor: resumeCursor(),
+                                                     committedCursor: await committedCursor(),
                                                      rewindSeconds: configuration.resumeRewindSeconds)
             counters.update { $0.lastConnectCursor = subscription.cursor }
             logger.info("jetstream: connecting", metadata: [
