@@ -171,6 +171,14 @@ func blocking<T>(_ body: @escaping () throws -> T) async throws -> T {
     }
 }
 
+/// Waits until `condition` holds, up to `timeout` seconds (then returns; the caller's expectations fail).
+func eventually(timeout: TimeInterval = 15, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() && Date() < deadline {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
 func timeMicroseconds(_ message: Data) -> Int64 {
     JetstreamTimeField.timeMicroseconds(in: message) ?? -1
 }

@@ -61,7 +61,7 @@ struct JetstreamSourceTests {
         // Without the certificate among its trust roots the client refuses the server.
         let untrusted = JetstreamSource.forTest(url: "wss://localhost:\(replayer.port)/subscribe")
         Thread.detachNewThread { _ = try? untrusted.next() }
-        try await Task.sleep(for: .milliseconds(800))
+        try await eventually { untrusted.statistics.connectFailures >= 1 }
         let statistics = untrusted.statistics
         untrusted.stop()
         #expect(statistics.connects == 0)
@@ -96,7 +96,7 @@ struct JetstreamSourceTests {
         let listener = try SilentListener()
         let source = JetstreamSource.forTest(url: "ws://127.0.0.1:\(listener.port)/subscribe") { $0.stallTimeoutSeconds = 1 }
         Thread.detachNewThread { _ = try? source.next() }
-        try await Task.sleep(for: .milliseconds(2800))
+        try await eventually { source.statistics.stalls >= 2 }
         let statistics = source.statistics
         source.stop()
         #expect(statistics.stalls >= 2)
@@ -154,7 +154,7 @@ struct JetstreamSourceTests {
         let started = Date()
         let received = try await blocking { try source.takeUntilAllSeen(times, committing: committed) }
         #expect(Set(received) == Set(times))
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 15)
         let statistics = source.statistics
         #expect(statistics.stalls == 1)
         #expect(statistics.connects == 2)
@@ -209,7 +209,8 @@ struct JetstreamSourceTests {
         var received = try await blocking { try source.take(10).map(timeMicroseconds) }
 
         // The consumer pauses: the source fills its buffer, stops reading; the replayer blocks.
-        try await Task.sleep(for: .milliseconds(1500))
+        try await eventually { source.statistics.backpressured }
+        try await Task.sleep(for: .milliseconds(1500))  // longer than the stall timeout
         let statistics = source.statistics
         #expect(statistics.bufferDepth <= 64)
         #expect(statistics.bufferMaximumDepth <= 64)
@@ -260,7 +261,7 @@ struct JetstreamSourceTests {
         let socket = freeLoopbackPort()
         let source = JetstreamSource.forTest(url: "ws://127.0.0.1:\(socket)/subscribe")
         Thread.detachNewThread { _ = try? source.next() }
-        try await Task.sleep(for: .seconds(1))
+        try await eventually { source.statistics.connectFailures >= 3 }
         let statistics = source.statistics
         #expect(statistics.connectFailures >= 3)
         #expect(statistics.reconnects >= 2)

@@ -142,69 +142,68 @@ struct JetstreamConnection {
     }
 
     private func makeHandler(activity: Activity) -> WebSocketDataHandler<WebSocketClient.Context> {
-        let configuration = configuration
-        let buffer = buffer
-        let counters = counters
-        let logger = logger
-        let onConnected = onConnected
-        return { inbound, outbound, _ in
+        { inbound, outbound, _ in
             activity.markConnected()
             onConnected()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await sendKeepAlivePings(outbound: outbound, intervalSeconds: configuration.pingIntervalSeconds)
                 }
-                var assembler = JetstreamMessageAssembler(maximumMessageBytes: configuration.maximumMessageBytes)
                 do {
-                for try await frame in inbound {
-                    activity.touch()
-                    let kind: JetstreamMessageAssembler.FrameKind
-                    switch frame.opcode {
-                    case .text: kind = .text
-                    case .binary: kind = .binary
-                    case .continuation: kind = .continuation
-                    }
-                    let payload = Data(frame.data.readableBytesView)
-                    switch assembler.consume(kind: kind, payload: payload, fin: frame.fin) {
-                    case .incomplete:
-                        continue
-                    case .message(let message):
-                        guard message.first == UInt8(ascii: "{") else {
-                            counters.update { $0.invalidMessages += 1 }
-                            logger.warning("jetstream: skipped a text message that is not a JSON object",
-                                           metadata: ["bytes": "\(message.count)", "start": "\(String(decoding: message.prefix(64), as: UTF8.self))"])
-                            continue
-                        }
-                        let time = JetstreamTimeField.timeMicroseconds(in: message)
-                        counters.update {
-                            $0.messages += 1
-                            $0.bytes += message.count
-                            if let time { $0.lastEventTimeMicroseconds = time }
-                            $0.lastMessageReceivedAt = Date()
-                        }
-                        guard await buffer.put(message) else {  // stopped
-                            group.cancelAll()
-                            return
-                        }
-                        activity.touch(countingMessage: true)
-                    case .oversized(let size, let prefix):
-                        counters.update { $0.oversizedMessages += 1 }
-                        let time = JetstreamTimeField.timeMicroseconds(in: prefix).map(String.init) ?? "unknown"
-                        logger.error("jetstream: skipped a message over JETSTREAM_MAX_MESSAGE_BYTES",
-                                     metadata: ["bytes": "\(size)", "limit": "\(configuration.maximumMessageBytes)", "time_us": "\(time)"])
-                    case .binary(let size):
-                        counters.update { $0.invalidMessages += 1 }
-                        logger.warning("jetstream: skipped a binary message (compression is never requested)",
-                                       metadata: ["bytes": "\(size)"])
-                    case .protocolViolation:
-                        throw JetstreamDisconnect.failed("fragmented message out of sequence")
-                    }
-                }
+                    try await receive(inbound, activity: activity)
                 } catch {
                     activity.recordInboundError(error)
                     throw error
                 }
                 group.cancelAll()
+            }
+        }
+    }
+
+    /// Reads frames until the stream ends or the buffer is closed (stop), handing each complete
+    /// message to the buffer; suspends while the buffer is full, which stops reading the socket.
+    private func receive(_ inbound: WebSocketInboundStream, activity: Activity) async throws {
+        var assembler = JetstreamMessageAssembler(maximumMessageBytes: configuration.maximumMessageBytes)
+        for try await frame in inbound {
+            activity.touch()
+            let kind: JetstreamMessageAssembler.FrameKind
+            switch frame.opcode {
+            case .text: kind = .text
+            case .binary: kind = .binary
+            case .continuation: kind = .continuation
+            }
+            switch assembler.consume(kind: kind, payload: Data(frame.data.readableBytesView), fin: frame.fin) {
+            case .incomplete:
+                continue
+            case .message(let message):
+                guard message.first == UInt8(ascii: "{") else {
+                    counters.update { $0.invalidMessages += 1 }
+                    logger.warning("jetstream: skipped a text message that is not a JSON object", metadata: [
+                        "bytes": "\(message.count)", "start": "\(String(decoding: message.prefix(64), as: UTF8.self))",
+                    ])
+                    continue
+                }
+                let time = JetstreamTimeField.timeMicroseconds(in: message)
+                counters.update {
+                    $0.messages += 1
+                    $0.bytes += message.count
+                    if let time { $0.lastEventTimeMicroseconds = time }
+                    $0.lastMessageReceivedAt = Date()
+                }
+                guard await buffer.put(message) else { return }  // stopped
+                activity.touch(countingMessage: true)
+            case .oversized(let size, let prefix):
+                counters.update { $0.oversizedMessages += 1 }
+                logger.error("jetstream: skipped a message over JETSTREAM_MAX_MESSAGE_BYTES", metadata: [
+                    "bytes": "\(size)", "limit": "\(configuration.maximumMessageBytes)",
+                    "time_us": "\(JetstreamTimeField.timeMicroseconds(in: prefix).map(String.init) ?? "unknown")",
+                ])
+            case .binary(let size):
+                counters.update { $0.invalidMessages += 1 }
+                logger.warning("jetstream: skipped a binary message (compression is never requested)",
+                               metadata: ["bytes": "\(size)"])
+            case .protocolViolation:
+                throw JetstreamDisconnect.failed("fragmented message out of sequence")
             }
         }
     }
