@@ -9,7 +9,8 @@ import NIOPosix
 /// reaches Jetstream. The pipeline's thread takes messages with the blocking `next()`.
 /// Every (re)connect asks `resumeCursor` for the committed cursor and subscribes from it minus the
 /// rewind (nil: live tail); a dropped, failed or stalled connection is re-opened after a capped
-/// exponential backoff with jitter. The connection opens on the first `next()`.
+/// exponential backoff with jitter. The connection opens on the first `next()`; `stop()` ends it
+/// (the connection task keeps the source alive until then).
 public final class JetstreamSource: EventSource, @unchecked Sendable {
     public let configuration: JetstreamSourceConfiguration
     private let resumeCursor: @Sendable () -> Int64?
