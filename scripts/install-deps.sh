@@ -60,7 +60,7 @@ done
 PY=$(command -v python3 || true)
 py_missing=()
 if [ -n "$PY" ]; then
-  for mod in pytest requests cryptography; do
+  for mod in pytest requests cryptography websockets; do
     "$PY" -c "import $mod" >/dev/null 2>&1 || py_missing+=("$mod")
   done
 fi
@@ -78,6 +78,7 @@ if [ "$py_is_system" = 1 ]; then
     pkg_installed python3-pytest || missing+=(python3-pytest)
     pkg_installed python3-requests || missing+=(python3-requests)
     pkg_installed python3-cryptography || missing+=(python3-cryptography)
+    pkg_installed python3-websockets || missing+=(python3-websockets)
   fi
 fi
 
@@ -109,7 +110,7 @@ fi
 # ---------------------------------------------------------------- pip (non-system python only)
 if [ -n "$PY" ] && [ "$py_is_system" = 0 ]; then
   py_missing=()
-  for mod in pytest requests cryptography; do
+  for mod in pytest requests cryptography websockets; do
     "$PY" -c "import $mod" >/dev/null 2>&1 || py_missing+=("$mod")
   done
   if [ "${#py_missing[@]}" -gt 0 ]; then
@@ -127,8 +128,9 @@ if [ -n "$PY" ] && ! "$PY" -c 'import lexrpc' >/dev/null 2>&1; then
     || die "pip install lexrpc failed for $PY"
 fi
 if [ -n "$PY" ]; then
-  "$PY" -c 'import pytest, requests, cryptography, lexrpc' 2>/dev/null || die "$PY still cannot import pytest/requests/cryptography/lexrpc"
-  log "python: $PY has pytest, requests and cryptography"
+  "$PY" -c 'import pytest, requests, cryptography, lexrpc, websockets' 2>/dev/null \
+    || die "$PY still cannot import pytest/requests/cryptography/lexrpc/websockets"
+  log "python: $PY has pytest, requests, cryptography, lexrpc and websockets"
 fi
 
 # ---------------------------------------------------------------- the appview system user
