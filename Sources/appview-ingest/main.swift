@@ -28,6 +28,9 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let error as PostgresError {
         FileHandle.standardError.write(Data("appview-ingest: database error: \(error.description)\n".utf8))
         throw ExitCode(1)
+    } catch let error as JetstreamSourceNotBuilt {
+        FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
+        throw ExitCode(1)
     } catch let error as ImportError {
         FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
         throw ExitCode(1)
@@ -52,35 +55,41 @@ struct Migrate: ParsableCommand {
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replays a Jetstream JSONL file (or - for standard input) through the indexer.")
+        abstract: "Replays a Jetstream JSONL file (or - for standard input) through the ingest pipeline.",
+        discussion: "Reads the whole input every time (re-applying is idempotent). Pipeline knobs: see `run --help`.")
 
     @Argument(help: "Jetstream JSONL file, or - for standard input.")
     var file: String
 
-    @Option(help: "Events per transaction.")
-    var batchSize: Int = 1000
+    @Option(help: "Events per transaction (default: INGEST_BATCH_SIZE, else 1000).")
+    var batchSize: Int?
 
     @Option(help: "Cursor source name written to ingest_cursor (default: import:<file name>).")
     var cursorSource: String?
 
     func validate() throws {
-        guard batchSize >= 1, batchSize <= 100_000 else { throw ValidationError("--batch-size must be between 1 and 100000") }
+        if let batchSize, batchSize < 1 || batchSize > 100_000 { throw ValidationError("--batch-size must be between 1 and 100000") }
     }
 
     func run() throws {
         try runReportingErrors {
-            let pool = ConnectionPool(configuration: try ingestDatabaseConfiguration())
+            let databaseConfiguration = try ingestDatabaseConfiguration()
+            var environment = ProcessInfo.processInfo.environment
+            if let batchSize { environment["INGEST_BATCH_SIZE"] = String(batchSize) }
+            let pipelineConfiguration = try IngestPipelineConfiguration.fromEnvironment(environment, poolSize: databaseConfiguration.poolSize)
+            let pool = ConnectionPool(configuration: databaseConfiguration)
             defer { pool.close() }
             try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
-            let reader = try JSONLineReader(path: file)
-            let source = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
-            let importer = EventImporter(indexer: Indexer(pool: pool), batchSize: batchSize, cursorSource: source)
-            let statistics = try importer.run(reader) { statistics, elapsed in
-                let rate = elapsed > 0 ? Double(statistics.lines) / elapsed : 0
-                FileHandle.standardError.write(Data(String(
-                    format: "import: %d lines, %d applied, %d errors, %d ignored, %.0f events/s\n",
-                    statistics.lines, statistics.applied, statistics.errorCount, statistics.ignoredCount, rate).utf8))
-            }
+            let source = try FileEventSource(path: file)
+            let cursorName = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
+            let pipeline = IngestPipeline(indexer: Indexer(pool: pool), configuration: pipelineConfiguration,
+                                          cursorSource: cursorName, outageRetryLimit: 30)
+            let signals = StopSignals { pipeline.stop() }
+            defer { signals.cancel() }
+            let progress = ProgressReporter(pipeline: pipeline)
+            defer { progress.stop() }
+            let counters = try pipeline.run(source)
+            let statistics = counters.importStatistics
             print("imported \(statistics.applied) events from \(statistics.lines) lines in \(statistics.batches) batches")
             print("errors: \(ImportStatistics.describe(statistics.errors))")
             print("ignored: \(ImportStatistics.describe(statistics.ignored))")

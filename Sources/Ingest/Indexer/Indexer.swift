@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Storage
 
@@ -7,6 +8,21 @@ import Storage
 public final class Indexer: @unchecked Sendable {
     public let pool: ConnectionPool
     let logger: Logger
+
+    private let conflictLock = NSLock()
+    private var conflictCounts = ConflictCounts()
+
+    /// Transaction attempts of this indexer that PostgreSQL aborted, by cause; each was retried
+    /// by `withTransaction` (the pool's monitor counts retries of every transaction).
+    public struct ConflictCounts: Sendable, Equatable {
+        /// Attempts chosen as a deadlock victim (`40P01`).
+        public var deadlocks = 0
+        /// Attempts that hit a serialization failure (`40001`).
+        public var serializationFailures = 0
+    }
+
+    /// Conflicts seen so far.
+    public var conflicts: ConflictCounts { conflictLock.withLock { conflictCounts } }
 
     /// Arbitrary constant: the advisory lock that serialises indexer transactions.
     static let writerLockKey: Int64 = 7_245_110_002
@@ -25,9 +41,26 @@ public final class Indexer: @unchecked Sendable {
             // Aggregates are recounted from the rows this transaction sees; two writers counting
             // concurrently could each miss the other's uncommitted rows. One writer at a time keeps
             // counts exact even when a live consumer and an import run together.
-            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
-            try BatchWriter(connection: connection, plan: plan).write()
-            if let cursor { try Self.writeCursor(cursor, connection) }
+            do {
+                try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
+                try BatchWriter(connection: connection, plan: plan).write()
+                if let cursor { try Self.writeCursor(cursor, connection) }
+            } catch let error as PostgresError {
+                countConflict(error)
+                throw error
+            }
+        }
+    }
+
+    private func countConflict(_ error: PostgresError) {
+        switch error.sqlState {
+        case "40P01":
+            conflictLock.withLock { conflictCounts.deadlocks += 1 }
+            logger.warning("deadlock: this batch's transaction was chosen as the victim and is retried")
+        case "40001":
+            conflictLock.withLock { conflictCounts.serializationFailures += 1 }
+        default:
+            break
         }
     }
 

@@ -37,10 +37,33 @@ final class IngestHarness {
         return try importFile(url.path, batchSize: batchSize, source: source)
     }
 
+    /// Runs `path` through the ingest pipeline, as `appview-ingest import` does.
     @discardableResult
-    func importFile(_ path: String, batchSize: Int = 1000, source: String = "import:test") throws -> ImportStatistics {
-        let importer = EventImporter(indexer: indexer, batchSize: batchSize, cursorSource: source)
-        return try importer.run(try JSONLineReader(path: path))
+    func importFile(_ path: String, batchSize: Int = 1000, partitions: Int = 4, source: String = "import:test") throws -> ImportStatistics {
+        let configuration = IngestPipelineConfiguration(partitions: partitions, batchSize: batchSize, batchMaxDelayMilliseconds: 5,
+                                                        queueCapacity: max(batchSize, 64), maxConcurrentOperations: 3)
+        let pipeline = IngestPipeline(indexer: indexer, configuration: configuration, cursorSource: source, outageRetryLimit: 5)
+        return try pipeline.run(try FileEventSource(path: path)).importStatistics
+    }
+
+    /// What the importer did before the pipeline: every valid, indexed line in file order, applied
+    /// through the indexer one batch after another on one thread. The reference the pipeline is
+    /// compared with.
+    func applySequentially(_ lines: [String], batchSize: Int = 1000, source: String = "import:test") throws {
+        var events: [JetstreamEvent] = []
+        var cursor: Int64 = 0
+        for line in lines {
+            guard case .success(let event) = JetstreamEventDecoder.decode(Data(line.utf8)) else { continue }
+            cursor = max(cursor, event.timeMicroseconds)
+            if IgnoredEvents.reason(event) == nil { events.append(event) }
+        }
+        var start = 0
+        while start < events.count {
+            let end = min(events.count, start + batchSize)
+            _ = try indexer.applyIsolatingFailures(Array(events[start..<end]))
+            start = end
+        }
+        if cursor > 0 { try indexer.apply([], cursor: IngestCursor(source: source, position: cursor)) }
     }
 
     /// The first column of every row of `sql`, as text (NULL → "NULL").
