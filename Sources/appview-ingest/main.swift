@@ -9,7 +9,7 @@ struct AppViewIngest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appview-ingest",
         abstract: "Indexes AT Protocol events into the AppView database.",
-        subcommands: [Migrate.self, Import.self, DemoData.self])
+        subcommands: [Migrate.self, Import.self, Run.self, DemoData.self])
 }
 
 /// Database settings from the environment, with the ingest's defaults (pool 8, statements 30 s).
@@ -27,6 +27,9 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(2)
     } catch let error as PostgresError {
         FileHandle.standardError.write(Data("appview-ingest: database error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    } catch let error as LeadershipLost {
+        FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
         throw ExitCode(1)
     } catch let error as JetstreamSourceNotBuilt {
         FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
