@@ -59,7 +59,12 @@ struct Migrate: ParsableCommand {
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replays a Jetstream JSONL file (or - for standard input) through the ingest pipeline.",
-        discussion: "Reads the whole input every time (re-applying is idempotent). Pipeline knobs: see `run --help`.")
+        discussion: """
+            Resumes: events at or below the stored cursor of the cursor source are skipped, so an import \
+            killed at any point and started again ends with the same tables as one uninterrupted import. \
+            --replay-all re-applies every line instead (idempotent once it has run to the end; an \
+            interrupted replay-all must be run again to the end). Pipeline knobs: see `run --help`.
+            """)
 
     @Argument(help: "Jetstream JSONL file, or - for standard input.")
     var file: String
@@ -69,6 +74,9 @@ struct Import: ParsableCommand {
 
     @Option(help: "Cursor source name written to ingest_cursor (default: import:<file name>).")
     var cursorSource: String?
+
+    @Flag(help: "Re-apply every line, even those the stored cursor says are applied.")
+    var replayAll = false
 
     func validate() throws {
         if let batchSize, batchSize < 1 || batchSize > 100_000 { throw ValidationError("--batch-size must be between 1 and 100000") }
@@ -85,15 +93,18 @@ struct Import: ParsableCommand {
             try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
             let source = try FileEventSource(path: file)
             let cursorName = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
-            let pipeline = IngestPipeline(indexer: Indexer(pool: pool), configuration: pipelineConfiguration,
-                                          cursorSource: cursorName, outageRetryLimit: 30)
+            let indexer = Indexer(pool: pool)
+            let storedCursor = replayAll ? nil : try indexer.cursor(source: cursorName)
+            let pipeline = IngestPipeline(indexer: indexer, configuration: pipelineConfiguration, cursorSource: cursorName,
+                                          resumeCursor: storedCursor, skipThrough: storedCursor, outageRetryLimit: 30)
             let signals = StopSignals { pipeline.stop() }
             defer { signals.cancel() }
             let progress = ProgressReporter(pipeline: pipeline)
             defer { progress.stop() }
             let counters = try pipeline.run(source)
             let statistics = counters.importStatistics
-            print("imported \(statistics.applied) events from \(statistics.lines) lines in \(statistics.batches) batches")
+            print("imported \(statistics.applied) events from \(statistics.lines) lines in \(statistics.batches) batches"
+                  + (statistics.skippedApplied > 0 ? " (\(statistics.skippedApplied) already applied, skipped)" : ""))
             print("errors: \(ImportStatistics.describe(statistics.errors))")
             print("ignored: \(ImportStatistics.describe(statistics.ignored))")
         }
