@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from appview_env import REPO_ROOT, psql, required_env, with_database
+import fastcgi_client
+from appview_env import REPO_ROOT, ApiInstance, psql, required_env, with_database
 
 TABLES = {
     "actors": "SELECT t::text FROM actors t",
@@ -151,7 +152,7 @@ def test_sigterm_drains_commits_and_exits_0_with_the_cursor_at_the_last_event_re
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0, log_of(process)[-3000:]
     stored = cursor(url, "file:stream.jsonl")
-    events = int(psql("SELECT (snapshot->>'eventsReceived')::int FROM ingest_metrics WHERE role = 'leader'", url))
+    events = int(psql("SELECT (snapshot->>'eventsReceived')::int FROM ingest_metrics WHERE role = 'stopped'", url))
     # Everything read was committed: the cursor is the time of the last event read, and every
     # event up to it is in the tables (a resumed run skips exactly those).
     with open(stream, encoding="utf-8") as handle:
@@ -161,7 +162,7 @@ def test_sigterm_drains_commits_and_exits_0_with_the_cursor_at_the_last_event_re
     resumed = subprocess.run([ingest_binary(), "run", "--source", f"file:{stream}"], env=ingest_env(url),
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    skipped = int(psql("SELECT (snapshot->>'eventsSkippedAlreadyApplied')::int FROM ingest_metrics WHERE role IN ('leader', 'stopped') ORDER BY updated_at DESC LIMIT 1", url))
+    skipped = int(psql("SELECT (snapshot->>'eventsSkippedAlreadyApplied')::int FROM ingest_metrics WHERE role = 'stopped' ORDER BY updated_at DESC LIMIT 1", url))
     assert skipped == events
 
 
@@ -172,10 +173,26 @@ def test_a_standby_takes_over_within_seconds_when_the_leader_is_killed(stream):
     leader = start(["run", "--source", f"file:{stream}"], url, slow)
     time.sleep(1.5)
     standby = start(["run", "--source", f"file:{stream}"], url, slow)
+    api = ApiInstance(url, threads=2)
     try:
         time.sleep(2)
         roles = roles_by_pid(url)
         assert roles == {leader.pid: "leader", standby.pid: "standby"}, roles
+        # The API serves the leader's snapshot, fresh, under the names operators know.
+        response = fastcgi_client.request(api.socket_path, "/api/metrics/event-processor")
+        assert response.status == 200, response.body
+        metrics = json.loads(response.body)
+        assert metrics["leader"].endswith(f":{leader.pid}") and metrics["role"] == "leader"
+        assert metrics["ageSeconds"] < 5 and metrics["stale"] is False
+        assert metrics["eventsApplied"] > 0 and metrics["cursor"] > 0
+        for name in ("activeUserCreations", "maxConcurrentUserCreations", "userCreationUtilization",
+                     "pendingUserCreationOpsCount", "pendingUserCreationDeduplication", "eventsPerSecond", "lagSeconds",
+                     "queueDepths", "batchSize", "transactionRetries", "deadlocks", "evictions", "errors"):
+            assert name in metrics, name
+        assert metrics["maxConcurrentUserCreations"] == 5 and metrics["userCreationUtilization"] == "0%"
+        assert sorted(i["role"] for i in metrics["instances"]) == ["leader", "standby"]
+        health = json.loads(fastcgi_client.request(api.socket_path, "/health").body)
+        assert health["ingest"]["status"] in ("ok", "lagging") and health["ingest"]["leader"] == metrics["leader"]
         before = cursor(url, "file:stream.jsonl") or 0
         leader.send_signal(signal.SIGKILL)
         leader.wait(timeout=10)
@@ -190,6 +207,7 @@ def test_a_standby_takes_over_within_seconds_when_the_leader_is_killed(stream):
             time.sleep(0.2)
         assert "leading source" in log_of(standby)
     finally:
+        api.close()
         for process in (leader, standby):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

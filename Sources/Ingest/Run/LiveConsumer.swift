@@ -89,17 +89,19 @@ public final class LiveConsumer: @unchecked Sendable {
         if stopNow { source.stop() }
 
         let rate = RateTracker()
-        publisher.update(snapshot: { [instance, cursorSource, pool] in
+        let snapshot = { [instance, cursorSource, pool] (role: String) -> String in
             let counters = pipeline.statistics()
-            let snapshot = IngestMetricsSnapshot(
-                instance: instance, role: "leader", source: cursorSource, leader: instance, startedAt: startedAt,
+            return IngestMetricsSnapshot(
+                instance: instance, role: role, source: cursorSource, leader: instance, startedAt: startedAt,
                 counters: counters, eventsPerSecond: rate.perSecond(counters.applied), committedCursor: pipeline.committedCursor,
                 queueDepths: pipeline.queueDepths, queueCapacity: configuration.queueCapacity,
                 operationsInFlight: pipeline.operationsInFlight, maxConcurrentOperations: configuration.maxConcurrentOperations,
                 batchSizeLimit: configuration.batchSize, conflicts: indexer.conflicts, poolCounters: pool.monitor.counters,
-                maxConcurrentUserCreations: configuration.maxConcurrentUserCreations)
-            return ("leader", snapshot.json)
-        }, tick: { try pipeline.persistCommittedCursor() })
+                maxConcurrentUserCreations: configuration.maxConcurrentUserCreations).json
+        }
+        publisher.update(snapshot: { ("leader", snapshot("leader")) }, tick: { try pipeline.persistCommittedCursor() })
+        // The last snapshot (published when `run` returns) keeps the final counters, as `stopped`.
+        defer { publisher.update(snapshot: { ("stopped", snapshot("stopped")) }) }
 
         let watchdog = LeadershipWatchdog(lock: leaderLock, interval: pollInterval) { [logger] in
             logger.error("lost the leader lock's database session: stopping; another process may take over")
