@@ -27,9 +27,21 @@ public final class Indexer: @unchecked Sendable {
     /// Arbitrary constant: the advisory lock that serialises indexer transactions.
     static let writerLockKey: Int64 = 7_245_110_002
 
+    /// Whether transactions take the global writer lock.
+    public enum WriterLock: String, Sendable {
+        /// One indexer transaction at a time: counts exact, no deadlock between indexer writers.
+        case global
+        /// No lock: for measuring what the lock costs only. Concurrent writers can then miss each
+        /// other's uncommitted rows when recounting a shared subject, and deadlock.
+        case unsafeNone = "unsafe-none"
+    }
+
+    let writerLock: WriterLock
+
     /// An indexer writing through `pool` (one connection per `apply`).
-    public init(pool: ConnectionPool, logger: Logger = Logger(label: "appview.ingest.indexer")) {
+    public init(pool: ConnectionPool, writerLock: WriterLock = .global, logger: Logger = Logger(label: "appview.ingest.indexer")) {
         self.pool = pool
+        self.writerLock = writerLock
         self.logger = logger
     }
 
@@ -42,7 +54,9 @@ public final class Indexer: @unchecked Sendable {
             // concurrently could each miss the other's uncommitted rows. One writer at a time keeps
             // counts exact even when a live consumer and an import run together.
             do {
-                try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
+                if writerLock == .global {
+                    try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
+                }
                 try BatchWriter(connection: connection, plan: plan).write()
                 if let cursor { try Self.writeCursor(cursor, connection) }
             } catch let error as PostgresError {

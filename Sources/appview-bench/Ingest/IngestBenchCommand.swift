@@ -20,6 +20,8 @@ struct IngestBenchCommand: ParsableCommand {
     @Option(help: "Read at most this many events.") var limit: Int?
     @Option(help: "Pace the source at this many events/s (latency at a sustained rate); default: as fast as it goes.") var rate: Int?
     @Option(help: "TSV file the result row is appended to.") var out: String?
+    @Option(help: "global (the product) or unsafe-none (measures what the global writer lock costs; counts may drift).")
+    var writerLock = "global"
 
     func run() throws {
         let adminURL = try BenchEnvironment.databaseURL()
@@ -43,7 +45,8 @@ struct IngestBenchCommand: ParsableCommand {
                                                         maxConcurrentOperations: 1)
         }
         let source = BenchSource(file: try FileEventSource(path: file), limit: limit, rate: rate)
-        let indexer = Indexer(pool: pool)
+        guard let lockMode = Indexer.WriterLock(rawValue: writerLock) else { throw ValidationError("--writer-lock: global or unsafe-none") }
+        let indexer = Indexer(pool: pool, writerLock: lockMode)
         let pipeline = IngestPipeline(indexer: indexer, configuration: configuration, cursorSource: "bench")
         let sampler = RSSSampler(pid: getpid())
         sampler.start()
@@ -65,7 +68,7 @@ struct IngestBenchCommand: ParsableCommand {
                    String(format: "%.1f", values.latencyMilliseconds(0.99) ?? -1), String(format: "%.0f", peakMB),
                    String(values.batches), String(format: "%.1f", values.meanBatchSize), String(indexer.conflicts.deadlocks),
                    String(pool.monitor.counters.transactionRetries), String(values.errorCount), String(values.received - accounted),
-                   rate.map(String.init) ?? "max", "partitions=\(configuration.partitions) batch=\(configuration.batchSize) ops=\(configuration.maxConcurrentOperations)",
+                   rate.map(String.init) ?? "max", "partitions=\(configuration.partitions) batch=\(configuration.batchSize) ops=\(configuration.maxConcurrentOperations) lock=\(writerLock)",
                    counts]
         print("mode\treceived\tapplied\tseconds\tevents_per_s\tp50_ms\tp99_ms\tpeak_rss_mb\tbatches\tmean_batch\tdeadlocks\tretries\terrors\tunaccounted\trate\tconfig\tcounts")
         print(row.joined(separator: "\t"))
