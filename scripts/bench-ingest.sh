@@ -12,9 +12,9 @@
 #
 # Knobs (environment):
 #   INGEST_BENCH_EVENTS=1000000          events in the stream
-#   INGEST_BENCH_RATE=5000               paced run's rate (events/s); 0 skips the paced run
+#   INGEST_BENCH_RATE=2000               paced run's rate (events/s); 0 skips the paced run
 #   INGEST_BENCH_PACED_EVENTS=100000     events of the paced run
-#   INGEST_BENCH_BASELINE_EVENTS=all     events of the baseline run (all = the whole stream)
+#   INGEST_BENCH_BASELINE_EVENTS=50000   events of the baseline run (a prefix of the same stream; all = the whole stream, ~50 min at ~350/s)
 #   INGEST_BENCH_PG_PORT=54362           port of the .local/bench-ingest cluster
 #   BENCH_DATABASE_URL=…                 use this server instead (its durability settings are reported)
 #   INGEST_PARTITIONS, INGEST_BATCH_SIZE, … the pipeline's knobs (see README)
@@ -24,9 +24,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 EVENTS=${INGEST_BENCH_EVENTS:-1000000}
-RATE=${INGEST_BENCH_RATE:-5000}
+RATE=${INGEST_BENCH_RATE:-2000}
 PACED_EVENTS=${INGEST_BENCH_PACED_EVENTS:-100000}
-BASELINE_EVENTS=${INGEST_BENCH_BASELINE_EVENTS:-all}
+BASELINE_EVENTS=${INGEST_BENCH_BASELINE_EVENTS:-50000}
 PG_PORT=${INGEST_BENCH_PG_PORT:-54362}
 STATE=$ROOT/.local/bench-ingest
 RUN_DIR=$STATE/runs/$(date -u +%Y%m%dT%H%M%SZ)

@@ -17,7 +17,7 @@ struct Run: ParsableCommand {
               DATABASE_URL                libpq URL of the AppView database (required)
               DB_POOL_SIZE                connections of the ingest's pool (8)
               STATEMENT_TIMEOUT_MS        per statement (30000)
-              INGEST_PARTITIONS           writer threads; events are routed by DID hash (4)
+              INGEST_PARTITIONS           writer threads; events are routed by DID hash (2)
               INGEST_BATCH_SIZE           most events per transaction (1000)
               INGEST_BATCH_MAX_DELAY_MS   longest a batch waits to fill (50)
               INGEST_QUEUE_CAPACITY       events queued per partition; full → the reader waits (5000)

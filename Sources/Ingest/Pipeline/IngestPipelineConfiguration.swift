@@ -22,7 +22,7 @@ public struct IngestPipelineConfiguration: Sendable, Equatable {
     /// `INGEST_METRICS_INTERVAL_MS`: how often the metrics snapshot is written to the database.
     public var metricsIntervalMilliseconds: Int
 
-    public init(partitions: Int = 4, batchSize: Int = 1000, batchMaxDelayMilliseconds: Int = 50, queueCapacity: Int = 5000,
+    public init(partitions: Int = 2, batchSize: Int = 1000, batchMaxDelayMilliseconds: Int = 50, queueCapacity: Int = 5000,
                 maxConcurrentOperations: Int = 4, maxConcurrentUserCreations: Int = 5, metricsIntervalMilliseconds: Int = 2000) {
         self.partitions = partitions
         self.batchSize = batchSize
