@@ -28,9 +28,6 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let error as PostgresError {
         FileHandle.standardError.write(Data("appview-ingest: database error: \(error.description)\n".utf8))
         throw ExitCode(1)
-    } catch let error as LeadershipLost {
-        FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
-        throw ExitCode(1)
     } catch let error as JetstreamSourceNotBuilt {
         FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
         throw ExitCode(1)

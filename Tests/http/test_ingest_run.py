@@ -15,7 +15,7 @@ import time
 import pytest
 
 import fastcgi_client
-from appview_env import REPO_ROOT, ApiInstance, psql, required_env, with_database
+from appview_env import REPO_ROOT, ApiInstance, postgres_unix_socket, psql, required_env, with_database
 
 TABLES = {
     "actors": "SELECT t::text FROM actors t",
@@ -225,3 +225,36 @@ def test_invalid_knobs_exit_2_naming_the_variable(variable, value, stream):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert variable in result.stderr
+
+
+def test_database_unreachable_mid_stream_pauses_then_resumes_and_loses_nothing(stream, reference):
+    from test_lifecycle import PostgresProxy
+    url = fresh_database("ingest_run_outage")
+    unix_path, database, user = postgres_unix_socket(url)
+    proxy = PostgresProxy(unix_path)
+    proxied = f"postgresql://{user + '@' if user else ''}127.0.0.1:{proxy.port}/{database}"
+    # Small batches: many transactions, so the outage lands mid-stream.
+    process = start(["run", "--source", f"file:{stream}"], proxied,
+                    {"DB_CONNECT_TIMEOUT_S": "2", "INGEST_BATCH_SIZE": "20", "INGEST_QUEUE_CAPACITY": "40"})
+    try:
+        deadline = time.monotonic() + 60
+        while (cursor(url, "file:stream.jsonl") or 0) == 0:
+            assert process.poll() is None, log_of(process)[-3000:]
+            assert time.monotonic() < deadline, "no commit within 60 s"
+            time.sleep(0.1)
+        proxy.cut()
+        before = cursor(url, "file:stream.jsonl")
+        time.sleep(3)
+        assert process.poll() is None, "the ingest died during the outage:\n" + log_of(process)[-3000:]
+        assert cursor(url, "file:stream.jsonl") == before, "committed while the database was unreachable?"
+        proxy.start()
+        assert process.wait(timeout=600) == 0, log_of(process)[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if proxy.listener is not None:
+            proxy.cut()
+    # The leader lock's session died with the outage: the process drained, stood by, led again.
+    assert "leadership lost: standing by again" in log_of(process)
+    assert log_of(process).count("leading source") == 2
+    assert differences(dump(url), reference) == []

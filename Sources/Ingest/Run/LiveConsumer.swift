@@ -4,8 +4,8 @@ import Storage
 
 /// What `appview-ingest run` does: stand by until this process holds the leader lock, then run the
 /// pipeline over the source until it ends or `stop()`; publish metrics throughout. Losing the
-/// leader lock's session stops the pipeline (it drains; another process takes over) and `run`
-/// throws `LeadershipLost`.
+/// leader lock's session stops the pipeline (it drains; another process may take over) and the
+/// process stands by again.
 public final class LiveConsumer: @unchecked Sendable {
     /// Builds the source once leading; its argument answers the committed cursor at each (re)connect.
     public typealias SourceFactory = (_ resumeCursor: @escaping @Sendable () -> Int64?) throws -> EventSource
@@ -47,9 +47,10 @@ public final class LiveConsumer: @unchecked Sendable {
 
     private var isStopping: Bool { lock.withLock { stopRequested } }
 
-    /// Blocks until the source ends, `stop()` was called, or leadership is lost (throws).
+    /// Blocks until the source ends or `stop()` was called. Stands by while another process leads;
+    /// when this process loses the leader lock's session while leading (a database outage), it
+    /// drains what it read and goes back to standing by, so it leads again once it can.
     public func run() throws {
-        let startedAt = Date()
         let configuration = pipelineConfiguration
         let publisher = MetricsPublisher(
             pool: pool, instance: instance, source: cursorSource,
@@ -63,15 +64,31 @@ public final class LiveConsumer: @unchecked Sendable {
 
         let leaderLock = LeaderLock(configuration: pool.configuration, source: cursorSource)
         defer { leaderLock.release() }
-        guard leaderLock.waitForLeadership(interval: pollInterval, shouldStop: { isStopping }) else {
-            logger.info("stopped while standing by")
+        while true {
+            guard leaderLock.waitForLeadership(interval: pollInterval, shouldStop: { isStopping }) else {
+                logger.info("stopped while standing by")
+                publisher.update(snapshot: { [instance, cursorSource] in
+                    ("stopped", IngestMetricsSnapshot.waiting(instance: instance, role: "stopped", source: cursorSource,
+                                                              maxConcurrentUserCreations: configuration.maxConcurrentUserCreations))
+                })
+                return
+            }
+            guard try lead(leaderLock: leaderLock, publisher: publisher) == .leadershipLost else { return }
+            leaderLock.release()
             publisher.update(snapshot: { [instance, cursorSource] in
-                ("stopped", IngestMetricsSnapshot.waiting(instance: instance, role: "stopped", source: cursorSource,
+                ("standby", IngestMetricsSnapshot.waiting(instance: instance, role: "standby", source: cursorSource,
                                                           maxConcurrentUserCreations: configuration.maxConcurrentUserCreations))
             })
-            return
+            logger.warning("leadership lost: standing by again")
         }
+    }
 
+    enum LeadEnd { case finished, leadershipLost }
+
+    /// Runs the pipeline while holding the leader lock.
+    private func lead(leaderLock: LeaderLock, publisher: MetricsPublisher) throws -> LeadEnd {
+        let startedAt = Date()
+        let configuration = pipelineConfiguration
         let indexer = Indexer(pool: pool)
         let storedCursor = try indexer.cursor(source: cursorSource)
         logger.info("leading source \(cursorSource) as \(instance), resuming after cursor \(storedCursor.map(String.init) ?? "none")")
@@ -82,6 +99,7 @@ public final class LiveConsumer: @unchecked Sendable {
             self.pipeline = pipeline
             return stopRequested
         }
+        defer { lock.withLock { self.pipeline = nil } }
         let source = try makeSource { [pipeline] in
             let committed = pipeline.committedCursor
             return committed > 0 ? committed : nil
@@ -100,23 +118,19 @@ public final class LiveConsumer: @unchecked Sendable {
                 maxConcurrentUserCreations: configuration.maxConcurrentUserCreations).json
         }
         publisher.update(snapshot: { ("leader", snapshot("leader")) }, tick: { try pipeline.persistCommittedCursor() })
-        // The last snapshot (published when `run` returns) keeps the final counters, as `stopped`.
-        defer { publisher.update(snapshot: { ("stopped", snapshot("stopped")) }) }
 
         let watchdog = LeadershipWatchdog(lock: leaderLock, interval: pollInterval) { [logger] in
-            logger.error("lost the leader lock's database session: stopping; another process may take over")
+            logger.error("lost the leader lock's database session: draining, then standing by; another process may take over")
             pipeline.stop()
         }
         defer { watchdog.stop() }
         let counters = try pipeline.run(source)
         logger.info("stopped: \(counters.applied) events applied, \(counters.errorCount) errors, cursor \(pipeline.committedCursor)")
-        if watchdog.fired { throw LeadershipLost() }
+        if watchdog.fired && !isStopping { return .leadershipLost }
+        // The last snapshot (published when `run` returns) keeps the final counters, as `stopped`.
+        publisher.update(snapshot: { ("stopped", snapshot("stopped")) })
+        return .finished
     }
-}
-
-/// The leader lock's session ended while leading.
-public struct LeadershipLost: Error, CustomStringConvertible {
-    public var description: String { "lost leadership (the leader lock's database session ended)" }
 }
 
 /// Events per second between successive calls.
