@@ -57,10 +57,11 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replays a Jetstream JSONL file (or - for standard input) through the ingest pipeline.",
         discussion: """
-            Resumes: events at or below the stored cursor of the cursor source are skipped, so an import \
-            killed at any point and started again ends with the same tables as one uninterrupted import. \
-            --replay-all re-applies every line instead (idempotent once it has run to the end; an \
-            interrupted replay-all must be run again to the end). Pipeline knobs: see `run --help`.
+            Re-applies every line by default: idempotent once it has run to the end (an interrupted import \
+            is exact again once an import of the same file has completed). --resume skips the events at \
+            or below the stored cursor of the cursor source instead, like `run`; do not resume after an \
+            interrupted full import of older events (records deleted later in the file would stay). \
+            Pipeline knobs: see `run --help`.
             """)
 
     @Argument(help: "Jetstream JSONL file, or - for standard input.")
@@ -72,8 +73,8 @@ struct Import: ParsableCommand {
     @Option(help: "Cursor source name written to ingest_cursor (default: import:<file name>).")
     var cursorSource: String?
 
-    @Flag(help: "Re-apply every line, even those the stored cursor says are applied.")
-    var replayAll = false
+    @Flag(help: "Skip the events the stored cursor of the cursor source says are applied.")
+    var resume = false
 
     func validate() throws {
         if let batchSize, batchSize < 1 || batchSize > 100_000 { throw ValidationError("--batch-size must be between 1 and 100000") }
@@ -91,7 +92,7 @@ struct Import: ParsableCommand {
             let source = try FileEventSource(path: file)
             let cursorName = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
             let indexer = Indexer(pool: pool)
-            let storedCursor = replayAll ? nil : try indexer.cursor(source: cursorName)
+            let storedCursor = resume ? try indexer.cursor(source: cursorName) : nil
             let pipeline = IngestPipeline(indexer: indexer, configuration: pipelineConfiguration, cursorSource: cursorName,
                                           resumeCursor: storedCursor, skipThrough: storedCursor, outageRetryLimit: 30)
             let signals = StopSignals { pipeline.stop() }

@@ -123,7 +123,7 @@ def test_kill_9_at_random_points_then_restart_gives_the_uninterrupted_tables(str
     for round_number in range(8):
         # Alternate the live command and the bulk import: both must survive kill -9 anywhere.
         if round_number % 3 == 2:
-            arguments = ["import", stream, "--cursor-source", source]
+            arguments = ["import", stream, "--cursor-source", source, "--resume"]
         else:
             arguments = ["run", "--source", f"file:{stream}"]
         process = start(arguments, url)
@@ -138,6 +138,25 @@ def test_kill_9_at_random_points_then_restart_gives_the_uninterrupted_tables(str
                            capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr[-3000:]
     assert kills >= 3 and any(c is not None for c in cursors), f"{kills} kills, cursors {cursors}: the test proved nothing"
+    assert differences(dump(url), reference) == []
+
+
+def test_full_import_killed_at_random_points_is_exact_once_an_import_completes(stream, reference):
+    url = fresh_database("ingest_import_killed")
+    rng = random.Random(4)
+    arguments = ["import", stream, "--cursor-source", "file:stream.jsonl"]
+    kills = 0
+    for _ in range(3):
+        process = start(arguments, url)
+        time.sleep(rng.uniform(0.5, 2.0))
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        kills += 1
+    assert kills >= 2, "the imports finished before being killed: the test proved nothing"
+    final = subprocess.run([ingest_binary(), *arguments], env=ingest_env(url), capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr[-3000:]
     assert differences(dump(url), reference) == []
 
 
