@@ -55,9 +55,9 @@ struct PipelineTests {
     @Test("the watermark covers only the committed prefix of arrival order")
     func watermark() {
         let watermark = CommitWatermark(initial: 5)
-        let a = watermark.register(time: 10), b = watermark.register(time: 20)
+        let a = watermark.register(time: 10)!, b = watermark.register(time: 20)!
         _ = watermark.register(time: 25, alreadyDone: true)
-        let c = watermark.register(time: 30)
+        let c = watermark.register(time: 30)!
         // Another partition's batch (c) commits first: the cursor cannot pass a and b.
         #expect(watermark.watermark(assumingCommitted: [c]) == 5)
         watermark.markCommitted([c])
@@ -67,6 +67,29 @@ struct PipelineTests {
         watermark.markCommitted([a, b])
         #expect(watermark.committed == 30)
         #expect(watermark.inFlight == 0)
+    }
+
+    @Test("the watermark tracks at most its capacity: past it the reader waits for a commit")
+    func watermarkBounded() {
+        let watermark = CommitWatermark(capacity: 3)
+        let first = watermark.register(time: 1)!
+        _ = watermark.register(time: 2, alreadyDone: true)
+        _ = watermark.register(time: 3, alreadyDone: true)
+        let registered = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = watermark.register(time: 4, alreadyDone: true)
+            registered.signal()
+        }
+        // Blocked behind the uncommitted first event…
+        #expect(registered.wait(timeout: .now() + 0.3) == .timedOut)
+        watermark.markCommitted([first])
+        // …until it commits; then all four are done.
+        #expect(registered.wait(timeout: .now() + 5) == .success)
+        #expect(watermark.committed == 4)
+        let cancelled = CommitWatermark(capacity: 1)
+        _ = cancelled.register(time: 1)
+        cancelled.cancel()
+        #expect(cancelled.register(time: 2) == nil)
     }
 
     @Test("a full queue stops the reader; once the writers resume, every event is applied")

@@ -6,10 +6,13 @@ import Foundation
 ///
 /// A writer asks for `watermark(assumingCommitted:)` of its batch before its transaction and
 /// writes the answer in that transaction: if the transaction commits, the batch is committed and so,
-/// already, is everything else the answer covers. Memory is bounded by the events in flight, which
-/// the bounded partition queues bound.
+/// already, is everything else the answer covers. At most `capacity` events are tracked: past it,
+/// `register` waits for commits (events that need no write, e.g. ignored collections, would
+/// otherwise pile up behind a stalled partition).
 final class CommitWatermark: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NSCondition()
+    let capacity: Int
+    private var cancelled = false
     /// Sequence number of `times[0]`.
     private var base: Int64 = 0
     private var times: [Int64] = []
@@ -18,12 +21,20 @@ final class CommitWatermark: @unchecked Sendable {
     /// Highest time of the committed prefix already dropped from `times`.
     private var committedTime: Int64
 
-    /// `initial`: the persisted cursor this run resumes from (0 when none).
-    init(initial: Int64 = 0) { committedTime = initial }
+    /// `initial`: the persisted cursor this run resumes from (0 when none). `capacity` must exceed
+    /// the events that can wait for a write (queues plus batches being written), or `register`
+    /// could wait for commits that never come.
+    init(initial: Int64 = 0, capacity: Int = Int.max) {
+        committedTime = initial
+        self.capacity = capacity
+    }
 
     /// The reader saw an event; `alreadyDone` for events that need no write (ignored kinds).
-    func register(time: Int64, alreadyDone: Bool = false) -> Int64 {
+    /// Waits while `capacity` events are tracked; nil once `cancel()` was called.
+    func register(time: Int64, alreadyDone: Bool = false) -> Int64? {
         lock.withLock {
+            while times.count - head >= capacity && !cancelled { lock.wait() }
+            guard !cancelled else { return nil }
             let sequence = base + Int64(times.count)
             times.append(time)
             done.append(alreadyDone)
@@ -62,6 +73,15 @@ final class CommitWatermark: @unchecked Sendable {
                 if index >= head && index < done.count { done[index] = true }
             }
             advance()
+            lock.broadcast()
+        }
+    }
+
+    /// The pipeline is failing: a waiting and every later `register` return nil.
+    func cancel() {
+        lock.withLock {
+            cancelled = true
+            lock.broadcast()
         }
     }
 

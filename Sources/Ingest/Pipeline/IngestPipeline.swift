@@ -51,7 +51,10 @@ public final class IngestPipeline: @unchecked Sendable {
         self.skipThrough = skipThrough
         self.outageRetryLimit = outageRetryLimit
         self.logger = logger
-        watermark = CommitWatermark(initial: resumeCursor ?? 0)
+        // Room for every event that can wait for a write (queues, batches in flight) plus as many
+        // again of events needing none.
+        let inFlight = configuration.partitions * (configuration.queueCapacity + configuration.batchSize) + 1
+        watermark = CommitWatermark(initial: resumeCursor ?? 0, capacity: 2 * inFlight)
         queues = (0..<configuration.partitions).map { _ in PartitionQueue(capacity: configuration.queueCapacity) }
         gate = OperationGate(permits: configuration.maxConcurrentOperations)
     }
@@ -156,7 +159,7 @@ public final class IngestPipeline: @unchecked Sendable {
                     continue
                 }
                 if let reason = IgnoredEvents.reason(event) {
-                    _ = watermark.register(time: event.timeMicroseconds, alreadyDone: true)
+                    guard watermark.register(time: event.timeMicroseconds, alreadyDone: true) != nil else { return }
                     counters.update {
                         $0.received += 1
                         $0.ignored[reason, default: 0] += 1
@@ -164,7 +167,7 @@ public final class IngestPipeline: @unchecked Sendable {
                     }
                     continue
                 }
-                let sequence = watermark.register(time: event.timeMicroseconds)
+                guard let sequence = watermark.register(time: event.timeMicroseconds) else { return }
                 counters.update {
                     $0.received += 1
                     $0.newestReceivedTime = max($0.newestReceivedTime, event.timeMicroseconds)
@@ -263,6 +266,7 @@ public final class IngestPipeline: @unchecked Sendable {
         logger.error("\(reason): \(error)")
         stateLock.withLock { if failure == nil { failure = error } }
         stop()
+        watermark.cancel()
         for queue in queues { queue.close() }
     }
 }
