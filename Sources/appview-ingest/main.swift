@@ -28,11 +28,14 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let error as PostgresError {
         FileHandle.standardError.write(Data("appview-ingest: database error: \(error.description)\n".utf8))
         throw ExitCode(1)
-    } catch let error as JetstreamSourceNotBuilt {
-        FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
-        throw ExitCode(1)
     } catch let error as ImportError {
         FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        // E.g. the event source failed for good.
+        FileHandle.standardError.write(Data("appview-ingest: \(error)\n".utf8))
         throw ExitCode(1)
     }
 }
