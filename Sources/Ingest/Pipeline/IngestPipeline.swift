@@ -38,7 +38,6 @@ public final class IngestPipeline: @unchecked Sendable {
     private var source: EventSource?
     private var stopRequestedAt: Date?
     private var failure: Error?
-    private var startedAt = Date()
 
     /// - Parameters:
     ///   - resumeCursor: the stored cursor this run continues from (the watermark starts there).
@@ -64,10 +63,12 @@ public final class IngestPipeline: @unchecked Sendable {
     /// failed or a writer gave up (after draining what the other writers could commit).
     @discardableResult
     public func run(_ source: EventSource) throws -> IngestCounterValues {
-        stateLock.withLock {
+        let stoppedEarly = stateLock.withLock { () -> Bool in
             self.source = source
-            startedAt = Date()
+            return stopRequestedAt != nil
         }
+        // A stop that came before the source was known still counts.
+        if stoppedEarly { source.stop() }
         let writers = DispatchGroup()
         for partition in queues.indices {
             writers.enter()
