@@ -277,3 +277,30 @@ def test_database_unreachable_mid_stream_pauses_then_resumes_and_loses_nothing(s
     assert "leadership lost: standing by again" in log_of(process)
     assert log_of(process).count("leading source") == 2
     assert differences(dump(url), reference) == []
+
+
+def test_import_from_an_idle_stdin_pipe_stops_on_sigterm_with_what_it_read_committed():
+    corpus = os.path.join(REPO_ROOT, "Tests", "Fixtures", "firehose-2026-07-04", "expected_v1.jsonl")
+    url = fresh_database("ingest_import_stdin")
+    with open(corpus, encoding="utf-8") as handle:
+        last = max(json.loads(line)["time_us"] for line in handle if line.strip())
+    process = subprocess.Popen([ingest_binary(), "import", "-"], env=ingest_env(url), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with open(corpus, "rb") as handle:
+            process.stdin.write(handle.read())
+        process.stdin.flush()  # …and the pipe stays open: the importer waits for more.
+        deadline = time.monotonic() + 30
+        while (cursor(url, "import:stdin") or 0) != last:
+            assert process.poll() is None, process.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "the corpus was not committed within 30 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr.decode()[-3000:]
+    assert "imported 150 events from 152 lines" in stdout.decode()
+    assert psql("SELECT count(*) FROM posts", url) == "17"
+    assert psql("SELECT count(*) FROM likes", url) == "105"

@@ -38,6 +38,8 @@ public final class IngestPipeline: @unchecked Sendable {
     private var source: EventSource?
     private var stopRequestedAt: Date?
     private var failure: Error?
+    /// Highest cursor written so far (by a batch or alone).
+    private var highestWrittenCursor: Int64 = 0
 
     /// - Parameters:
     ///   - resumeCursor: the stored cursor this run continues from (the watermark starts there).
@@ -121,10 +123,15 @@ public final class IngestPipeline: @unchecked Sendable {
     /// Safe at any time: every event at or below the watermark is committed.
     public func persistCommittedCursor() throws {
         let committed = watermark.committed
-        guard committed > 0 else { return }
+        guard committed > stateLock.withLock({ highestWrittenCursor }) else { return }
         try indexer.pool.withTransaction { connection in
             try Indexer.writeCursor(IngestCursor(source: cursorSource, position: committed), connection)
         }
+        noteWritten(committed)
+    }
+
+    private func noteWritten(_ cursor: Int64) {
+        stateLock.withLock { highestWrittenCursor = max(highestWrittenCursor, cursor) }
     }
 
     // MARK: reader
@@ -198,6 +205,15 @@ public final class IngestPipeline: @unchecked Sendable {
                 // Gave up: the pipeline is failing; stop taking work from this queue.
                 return
             }
+            // Idle now: if batches of other partitions committed after the cursor this one wrote,
+            // store the watermark alone, so a quiet source does not leave the cursor behind.
+            if queue.count == 0, watermark.committed > stateLock.withLock({ highestWrittenCursor }) {
+                do {
+                    try persistCommittedCursor()
+                } catch {
+                    logger.warning("cursor not stored (the next batch stores it): \(error)")
+                }
+            }
         }
     }
 
@@ -209,12 +225,14 @@ public final class IngestPipeline: @unchecked Sendable {
         var pause = 0.2
         while true {
             do {
+                var cursor: Int64 = 0
                 let rejections = try gate.withPermit { () throws -> [Indexer.Rejection] in
-                    let cursor = watermark.watermark(assumingCommitted: sequences)
+                    cursor = watermark.watermark(assumingCommitted: sequences)
                     return try indexer.applyIsolatingFailures(
                         events, cursor: cursor > 0 ? IngestCursor(source: cursorSource, position: cursor) : nil)
                 }
                 watermark.markCommitted(sequences)
+                noteWritten(cursor)
                 let committedAt = DispatchTime.now().uptimeNanoseconds
                 for rejection in rejections {
                     let event = events[rejection.index]

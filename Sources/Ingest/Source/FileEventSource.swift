@@ -6,7 +6,11 @@ public final class FileEventSource: EventSource, @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
 
-    public init(reader: JSONLineReader) { self.reader = reader }
+    public init(reader: JSONLineReader) {
+        self.reader = reader
+        // A stop wakes a reader waiting on an idle pipe within 200 ms.
+        reader.shouldStop = { [lock, weak self] in lock.withLock { self?.stopped ?? true } }
+    }
 
     /// Opens a file, or standard input for `-`.
     public convenience init(path: String) throws { self.init(reader: try JSONLineReader(path: path)) }
