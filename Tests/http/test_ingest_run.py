@@ -304,3 +304,21 @@ def test_import_from_an_idle_stdin_pipe_stops_on_sigterm_with_what_it_read_commi
     assert "imported 150 events from 152 lines" in stdout.decode()
     assert psql("SELECT count(*) FROM posts", url) == "17"
     assert psql("SELECT count(*) FROM likes", url) == "105"
+
+
+@pytest.mark.parametrize("which", ["corpus", "generated"])
+def test_run_and_import_give_the_same_database(which, stream):
+    path = stream if which == "generated" else \
+        os.path.join(REPO_ROOT, "Tests", "Fixtures", "firehose-2026-07-04", "expected_v1.jsonl")
+    source = "file:" + os.path.basename(path)
+    through_run = fresh_database("ingest_same_run")
+    result = subprocess.run([ingest_binary(), "run", "--source", f"file:{path}"], env=ingest_env(through_run),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    through_import = fresh_database("ingest_same_import")
+    result = subprocess.run([ingest_binary(), "import", path, "--cursor-source", source], env=ingest_env(through_import),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = dump(through_import)
+    assert int(psql("SELECT count(*) FROM likes", through_import)) > 100
+    assert differences(dump(through_run), expected) == []
