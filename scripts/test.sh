@@ -104,9 +104,19 @@ log "TEST_DATABASE_URL=$TEST_DATABASE_URL"
 
 # ---------------------------------------------------------------- swift test
 t0=$SECONDS
-# shellcheck disable=SC2086
-swift test --skip-build ${SWIFT_TEST_ARGS:-}
-rc=$?
+# The live Jetstream source runs its WebSocket client on Swift's cooperative pool (2 threads here),
+# which the many synchronous database tests keep busy while they run in parallel: its suites run on
+# their own afterwards, so their timing reflects the source and not the other suites.
+ISOLATED_SUITES=JetstreamSource
+if [ -n "${SWIFT_TEST_ARGS:-}" ]; then
+  # shellcheck disable=SC2086
+  swift test --skip-build ${SWIFT_TEST_ARGS}
+  rc=$?
+else
+  swift test --skip-build --skip "$ISOLATED_SUITES"
+  rc=$?
+  swift test --skip-build --filter "$ISOLATED_SUITES" || rc=$?
+fi
 if [ "$rc" = 0 ]; then record "swift test" PASS "$((SECONDS - t0))s"; else record "swift test" FAIL "exit $rc"; fi
 
 # ---------------------------------------------------------------- HTTP tests

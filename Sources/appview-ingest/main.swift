@@ -9,7 +9,7 @@ struct AppViewIngest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appview-ingest",
         abstract: "Indexes AT Protocol events into the AppView database.",
-        subcommands: [Migrate.self, Import.self, DemoData.self, MintToken.self])
+        subcommands: [Migrate.self, Import.self, Run.self, DemoData.self, MintToken.self])
 }
 
 /// Database settings from the environment, with the ingest's defaults (pool 8, statements 30 s).
@@ -30,6 +30,12 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(1)
     } catch let error as ImportError {
         FileHandle.standardError.write(Data("appview-ingest: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        // E.g. the event source failed for good.
+        FileHandle.standardError.write(Data("appview-ingest: \(error)\n".utf8))
         throw ExitCode(1)
     }
 }
@@ -52,36 +58,54 @@ struct Migrate: ParsableCommand {
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replays a Jetstream JSONL file (or - for standard input) through the indexer.")
+        abstract: "Replays a Jetstream JSONL file (or - for standard input) through the ingest pipeline.",
+        discussion: """
+            Re-applies every line by default: idempotent once it has run to the end (an interrupted import \
+            is exact again once an import of the same file has completed). --resume skips the events at \
+            or below the stored cursor of the cursor source instead, like `run`; do not resume after an \
+            interrupted full import of older events (records deleted later in the file would stay). \
+            Pipeline knobs: see `run --help`.
+            """)
 
     @Argument(help: "Jetstream JSONL file, or - for standard input.")
     var file: String
 
-    @Option(help: "Events per transaction.")
-    var batchSize: Int = 1000
+    @Option(help: "Events per transaction (default: INGEST_BATCH_SIZE, else 1000).")
+    var batchSize: Int?
 
     @Option(help: "Cursor source name written to ingest_cursor (default: import:<file name>).")
     var cursorSource: String?
 
+    @Flag(help: "Skip the events the stored cursor of the cursor source says are applied.")
+    var resume = false
+
     func validate() throws {
-        guard batchSize >= 1, batchSize <= 100_000 else { throw ValidationError("--batch-size must be between 1 and 100000") }
+        if let batchSize, batchSize < 1 || batchSize > 100_000 { throw ValidationError("--batch-size must be between 1 and 100000") }
     }
 
     func run() throws {
         try runReportingErrors {
-            let pool = ConnectionPool(configuration: try ingestDatabaseConfiguration())
+            let databaseConfiguration = try ingestDatabaseConfiguration()
+            var environment = ProcessInfo.processInfo.environment
+            if let batchSize { environment["INGEST_BATCH_SIZE"] = String(batchSize) }
+            let pipelineConfiguration = try IngestPipelineConfiguration.fromEnvironment(environment, poolSize: databaseConfiguration.poolSize)
+            let pool = ConnectionPool(configuration: databaseConfiguration)
             defer { pool.close() }
             try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
-            let reader = try JSONLineReader(path: file)
-            let source = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
-            let importer = EventImporter(indexer: Indexer(pool: pool), batchSize: batchSize, cursorSource: source)
-            let statistics = try importer.run(reader) { statistics, elapsed in
-                let rate = elapsed > 0 ? Double(statistics.lines) / elapsed : 0
-                FileHandle.standardError.write(Data(String(
-                    format: "import: %d lines, %d applied, %d errors, %d ignored, %.0f events/s\n",
-                    statistics.lines, statistics.applied, statistics.errorCount, statistics.ignoredCount, rate).utf8))
-            }
-            print("imported \(statistics.applied) events from \(statistics.lines) lines in \(statistics.batches) batches")
+            let source = try FileEventSource(path: file)
+            let cursorName = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
+            let indexer = Indexer(pool: pool)
+            let storedCursor = resume ? try indexer.cursor(source: cursorName) : nil
+            let pipeline = IngestPipeline(indexer: indexer, configuration: pipelineConfiguration, cursorSource: cursorName,
+                                          resumeCursor: storedCursor, skipThrough: storedCursor, outageRetryLimit: 30)
+            let signals = StopSignals { pipeline.stop() }
+            defer { signals.cancel() }
+            let progress = ProgressReporter(pipeline: pipeline)
+            defer { progress.stop() }
+            let counters = try pipeline.run(source)
+            let statistics = counters.importStatistics
+            print("imported \(statistics.applied) events from \(statistics.lines) lines in \(statistics.batches) batches"
+                  + (statistics.skippedApplied > 0 ? " (\(statistics.skippedApplied) already applied, skipped)" : ""))
             print("errors: \(ImportStatistics.describe(statistics.errors))")
             print("ignored: \(ImportStatistics.describe(statistics.ignored))")
         }

@@ -128,7 +128,7 @@ struct HealthEndpointTests {
             #expect(current[key] != nil, "missing \(key)")
         }
         #expect(current["size"] as? Int == database.pool.configuration.poolSize)
-        let unknown = operations.handle(HTTPRequest(path: "/api/metrics/event-processor"))
+        let unknown = operations.handle(HTTPRequest(path: "/api/metrics/no-such-thing"))
         #expect(unknown.status == 404)
         #expect(try json(unknown)["error"] as? String == "NotFound")
         let post = operations.handle(HTTPRequest(method: "POST", path: "/health"))

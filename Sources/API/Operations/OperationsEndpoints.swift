@@ -42,14 +42,36 @@ public final class OperationsEndpoints: @unchecked Sendable {
             return health()
         case "/api/metrics/database":
             return .json(200, Array(databaseMetricsJSON().utf8), headers: [("Cache-Control", "no-store")])
+        case "/api/metrics/event-processor":
+            return eventProcessorMetrics()
         default:
-            return Self.error(404, "NotFound", "unknown metrics endpoint \(request.path); available: /api/metrics/database")
+            return Self.error(404, "NotFound",
+                              "unknown metrics endpoint \(request.path); available: /api/metrics/database, /api/metrics/event-processor")
         }
     }
 
     /// The pool monitor's JSON. The single place to switch to Storage's `PoolMonitor.jsonSnapshot()`.
     public func databaseMetricsJSON() -> String {
         DatabaseMetrics.json(pool: pool)
+    }
+
+    /// The ingest leader's latest snapshot with its age; 503 when no ingest has published one
+    /// (or the database cannot be read).
+    func eventProcessorMetrics() -> HTTPResponse {
+        do {
+            switch try EventProcessorMetrics.fetch(pool: pool) {
+            case .snapshot(let body):
+                return .json(200, Array(body.utf8), headers: [("Cache-Control", "no-store")])
+            case .none:
+                return Self.error(503, "NoIngestMetrics", "no appview-ingest run has published metrics to this database yet",
+                                  headers: [("Retry-After", "5")])
+            }
+        } catch let error as PostgresError where error.sqlState == "42P01" {
+            return Self.error(503, "SchemaOutdated", "the ingest_metrics table is missing: run `appview-ingest migrate`")
+        } catch {
+            logger.warning("event-processor metrics unavailable", metadata: ["error": "\(error)"])
+            return Self.error(503, "Unavailable", "the ingest metrics cannot be read now", headers: [("Retry-After", "5")])
+        }
     }
 
     /// 200 when the database answers and the schema is current, 503 (same shape) otherwise.
@@ -99,6 +121,10 @@ public final class OperationsEndpoints: @unchecked Sendable {
         json.nullableField("lagSeconds", report.ingest?.lagSeconds, fractionDigits: 3)
         json.nullableField("updatedAt", report.ingest?.updatedAt)
         json.nullableField("updatedSecondsAgo", report.ingest?.updatedSecondsAgo, fractionDigits: 3)
+        json.field("status", report.ingestStatus.rawValue)
+        json.nullableField("leader", report.ingestSnapshot?.leader)
+        json.nullableField("snapshotAgeSeconds", report.ingestSnapshot?.ageSeconds, fractionDigits: 3)
+        json.nullableField("snapshotStale", report.ingestSnapshot.map { $0.ageSeconds > EventProcessorMetrics.staleAfterSeconds })
         json.endObject()
         json.field("uptimeSeconds", HealthCheck.milliseconds(startedAt.duration(to: .now)) / 1000, fractionDigits: 3)
         if let problem { json.field("error", problem) }

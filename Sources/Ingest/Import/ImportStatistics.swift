@@ -10,6 +10,8 @@ public struct ImportStatistics: Sendable {
     public var ignored: [String: Int] = [:]
     /// Batches (transactions) committed.
     public var batches = 0
+    /// Events skipped because the resume cursor already covers them.
+    public var skippedApplied = 0
 
     public init() {}
 

@@ -9,6 +9,10 @@ public final class JSONLineReader {
     private let chunkSize: Int
     /// 1-based number of the last line returned.
     public private(set) var lineNumber = 0
+    /// Asked while waiting for input (every 200 ms); true ends the input at once, so a reader
+    /// blocked on an idle pipe (stdin) can be stopped. Set before reading; any thread may flip
+    /// what it answers.
+    public var shouldStop: (() -> Bool)?
 
     public init(handle: FileHandle, chunkSize: Int = 1 << 20) {
         self.handle = handle
@@ -47,11 +51,47 @@ public final class JSONLineReader {
                 lineNumber += 1
                 return line(from: start, to: buffer.count)
             }
-            let chunk = try handle.read(upToCount: chunkSize) ?? Data()
-            if chunk.isEmpty { finished = true }
+            guard waitUntilReadable() else {
+                finished = true
+                buffer.removeAll()
+                position = 0
+                return nil
+            }
             buffer.removeSubrange(0..<start)
-            buffer.append(contentsOf: chunk)
             position = 0
+            if try readChunk() == 0 { finished = true }
+        }
+    }
+
+    /// Appends what one `read(2)` returns (at most `chunkSize` bytes; a pipe gives what it has, so
+    /// lines arriving slowly on stdin are handed on at once). 0 at the end of the input.
+    private func readChunk() throws -> Int {
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: chunkSize))
+        while true {
+            let count = buffer.withUnsafeMutableBytes { bytes in
+                read(handle.fileDescriptor, bytes.baseAddress! + old, chunkSize)
+            }
+            if count >= 0 {
+                buffer.removeSubrange((old + count)...)
+                return count
+            }
+            if errno != EINTR {
+                buffer.removeSubrange(old...)
+                throw ImportError("cannot read the input: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// Waits until a read will not block (data, end of file or an error), checking `shouldStop`
+    /// every 200 ms. False when asked to stop.
+    private func waitUntilReadable() -> Bool {
+        guard let shouldStop else { return true }
+        while true {
+            if shouldStop() { return false }
+            var descriptor = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 200)
+            if ready > 0 || (ready < 0 && errno != EINTR) { return true }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Storage
 
@@ -8,12 +9,39 @@ public final class Indexer: @unchecked Sendable {
     public let pool: ConnectionPool
     let logger: Logger
 
+    private let conflictLock = NSLock()
+    private var conflictCounts = ConflictCounts()
+
+    /// Transaction attempts of this indexer that PostgreSQL aborted, by cause; each was retried
+    /// by `withTransaction` (the pool's monitor counts retries of every transaction).
+    public struct ConflictCounts: Sendable, Equatable {
+        /// Attempts chosen as a deadlock victim (`40P01`).
+        public var deadlocks = 0
+        /// Attempts that hit a serialization failure (`40001`).
+        public var serializationFailures = 0
+    }
+
+    /// Conflicts seen so far.
+    public var conflicts: ConflictCounts { conflictLock.withLock { conflictCounts } }
+
     /// Arbitrary constant: the advisory lock that serialises indexer transactions.
     static let writerLockKey: Int64 = 7_245_110_002
 
+    /// Whether transactions take the global writer lock.
+    public enum WriterLock: String, Sendable {
+        /// One indexer transaction at a time: counts exact, no deadlock between indexer writers.
+        case global
+        /// No lock: for measuring what the lock costs only. Concurrent writers can then miss each
+        /// other's uncommitted rows when recounting a shared subject, and deadlock.
+        case unsafeNone = "unsafe-none"
+    }
+
+    let writerLock: WriterLock
+
     /// An indexer writing through `pool` (one connection per `apply`).
-    public init(pool: ConnectionPool, logger: Logger = Logger(label: "appview.ingest.indexer")) {
+    public init(pool: ConnectionPool, writerLock: WriterLock = .global, logger: Logger = Logger(label: "appview.ingest.indexer")) {
         self.pool = pool
+        self.writerLock = writerLock
         self.logger = logger
     }
 
@@ -25,9 +53,28 @@ public final class Indexer: @unchecked Sendable {
             // Aggregates are recounted from the rows this transaction sees; two writers counting
             // concurrently could each miss the other's uncommitted rows. One writer at a time keeps
             // counts exact even when a live consumer and an import run together.
-            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
-            try BatchWriter(connection: connection, plan: plan).write()
-            if let cursor { try Self.writeCursor(cursor, connection) }
+            do {
+                if writerLock == .global {
+                    try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
+                }
+                try BatchWriter(connection: connection, plan: plan).write()
+                if let cursor { try Self.writeCursor(cursor, connection) }
+            } catch let error as PostgresError {
+                countConflict(error)
+                throw error
+            }
+        }
+    }
+
+    private func countConflict(_ error: PostgresError) {
+        switch error.sqlState {
+        case "40P01":
+            conflictLock.withLock { conflictCounts.deadlocks += 1 }
+            logger.warning("deadlock: this batch's transaction was chosen as the victim and is retried")
+        case "40001":
+            conflictLock.withLock { conflictCounts.serializationFailures += 1 }
+        default:
+            break
         }
     }
 

@@ -1,0 +1,110 @@
+import Foundation
+import JSON
+import Storage
+
+/// The JSON the ingest publishes to `ingest_metrics` and the API serves at
+/// `GET /api/metrics/event-processor`, with the names operators of the replaced system know.
+public struct IngestMetricsSnapshot {
+    public var instance: String
+    public var role: String
+    public var source: String
+    public var leader: String?
+    public var startedAt: Date
+    public var counters: IngestCounterValues
+    /// Events committed per second over the last publishing interval.
+    public var eventsPerSecond: Double
+    public var committedCursor: Int64
+    public var queueDepths: [Int]
+    public var queueCapacity: Int
+    public var operationsInFlight: Int
+    public var maxConcurrentOperations: Int
+    public var batchSizeLimit: Int
+    public var conflicts: Indexer.ConflictCounts
+    public var poolCounters: PoolMonitor.Counters
+    public var maxConcurrentUserCreations: Int
+
+    /// Microseconds since the epoch, now.
+    static func nowMicroseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+    public var json: String {
+        var writer = JSONWriter(capacity: 2048)
+        writer.beginObject()
+        writer.field("instance", instance)
+        writer.field("role", role)
+        writer.field("source", source)
+        writer.nullableField("leader", leader)
+        writer.key("startedAt")
+        writer.datetime(epochMilliseconds: Int64(startedAt.timeIntervalSince1970 * 1000))
+        writer.field("eventsPerSecond", eventsPerSecond, fractionDigits: 1)
+        writer.field("eventsReceived", counters.received)
+        writer.field("eventsApplied", counters.applied)
+        writer.field("eventsSkippedAlreadyApplied", counters.skippedApplied)
+        writer.field("batches", counters.batches)
+        writer.nullableField("cursor", committedCursor > 0 ? Int(committedCursor) : nil)
+        let lag = committedCursor > 0 ? Double(Self.nowMicroseconds() - committedCursor) / 1_000_000 : nil
+        writer.nullableField("lagSeconds", lag, fractionDigits: 3)
+        writer.key("queueDepths")
+        writer.beginArray()
+        for depth in queueDepths { writer.int(depth) }
+        writer.endArray()
+        writer.field("queueDepth", queueDepths.reduce(0, +))
+        writer.field("queueCapacity", queueCapacity * queueDepths.count)
+        writer.field("operationsInFlight", operationsInFlight)
+        writer.field("maxConcurrentOps", maxConcurrentOperations)
+        writer.key("batchSize")
+        writer.beginObject()
+        writer.field("last", counters.lastBatchSize)
+        writer.field("max", counters.maxBatchSize)
+        writer.field("mean", counters.meanBatchSize, fractionDigits: 1)
+        writer.field("limit", batchSizeLimit)
+        writer.endObject()
+        writer.key("eventToCommitMs")
+        writer.beginObject()
+        writer.nullableField("p50", counters.latencyMilliseconds(0.5), fractionDigits: 1)
+        writer.nullableField("p99", counters.latencyMilliseconds(0.99), fractionDigits: 1)
+        writer.endObject()
+        writer.field("transactionRetries", poolCounters.transactionRetries)
+        writer.field("transactionTimeouts", poolCounters.transactionTimeouts)
+        writer.field("deadlocks", conflicts.deadlocks)
+        writer.field("serializationFailures", conflicts.serializationFailures)
+        writer.field("writeOutages", counters.writeOutages)
+        // Nothing evicts yet: the queues block instead (backpressure); the LRU maps of user
+        // creation will count here.
+        writer.field("evictions", 0)
+        writer.key("errors")
+        Self.writeCounts(counters.errors, to: &writer)
+        writer.key("ignored")
+        Self.writeCounts(counters.ignored, to: &writer)
+        // User creation (identity resolution, profile fetch) is not part of this build: no worker
+        // runs, so the gauges are 0 and the permit count is the configured one.
+        writer.field("activeUserCreations", 0)
+        writer.field("maxConcurrentUserCreations", maxConcurrentUserCreations)
+        writer.field("userCreationUtilization", "0%")
+        writer.field("pendingUserCreationOpsCount", 0)
+        writer.field("pendingUserCreationDeduplication", 0)
+        writer.field("userCreationWorkers", "not running: identity resolution is not built into this version")
+        writer.endObject()
+        return writer.text
+    }
+
+    /// The snapshot of a process that is not consuming (standing by, or stopped before leading).
+    public static func waiting(instance: String, role: String, source: String, maxConcurrentUserCreations: Int) -> String {
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        writer.field("instance", instance)
+        writer.field("role", role)
+        writer.field("source", source)
+        writer.field("maxConcurrentUserCreations", maxConcurrentUserCreations)
+        writer.endObject()
+        return writer.text
+    }
+
+    static func writeCounts(_ counts: [String: Int], to writer: inout JSONWriter) {
+        writer.beginObject()
+        for (key, value) in counts.sorted(by: { $0.key < $1.key }) {
+            writer.dynamicKey(key)
+            writer.int(value)
+        }
+        writer.endObject()
+    }
+}

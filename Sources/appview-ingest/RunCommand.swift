@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import Logging
+import Storage
+
+/// `appview-ingest run`: the live consumer.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Consumes Jetstream live through the ingest pipeline; one process per database leads, others stand by.",
+        discussion: """
+            Several `run` processes may share one database: a PostgreSQL advisory lock elects one leader,
+            the others poll and take over within INGEST_LEADER_POLL_MS of the leader's death. SIGTERM or
+            SIGINT: stop reading, commit what was read, persist the cursor, exit 0.
+
+            Environment (defaults for a small server):
+              DATABASE_URL                libpq URL of the AppView database (required)
+              DB_POOL_SIZE                connections of the ingest's pool (8)
+              STATEMENT_TIMEOUT_MS        per statement (30000)
+              INGEST_PARTITIONS           writer threads; events are routed by DID hash (2)
+              INGEST_BATCH_SIZE           most events per transaction (1000)
+              INGEST_BATCH_MAX_DELAY_MS   longest a batch waits to fill (50)
+              INGEST_QUEUE_CAPACITY       events queued per partition; full → the reader waits (5000)
+              MAX_CONCURRENT_OPS          write transactions in flight at once (4; < DB_POOL_SIZE)
+              MAX_CONCURRENT_USER_CREATIONS  user-creation permits, published in the metrics (5)
+              INGEST_METRICS_INTERVAL_MS  metrics snapshot period, at most 5000 (2000)
+              INGEST_LEADER_POLL_MS       how often a standby tries to take over (1000)
+              JETSTREAM_URL …             the live source's settings (see the README)
+            """)
+
+    @Option(help: ArgumentHelp("Read events from file:PATH instead of Jetstream (tests, replays).", visibility: .hidden))
+    var source: String?
+
+    @Option(help: "Cursor source name in ingest_cursor (default: jetstream, or file:<name> with --source).")
+    var cursorSource: String?
+
+    func validate() throws {
+        if let source, !source.hasPrefix("file:") || source.count <= 5 {
+            throw ValidationError("--source must be file:PATH")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let environment = ProcessInfo.processInfo.environment
+            let databaseConfiguration = try ingestDatabaseConfiguration()
+            let pipelineConfiguration = try IngestPipelineConfiguration.fromEnvironment(environment, poolSize: databaseConfiguration.poolSize)
+            let pollMilliseconds = try environment.positiveInt("INGEST_LEADER_POLL_MS", default: 1000, max: 60_000)
+            let filePath = source.map { String($0.dropFirst(5)) }
+            let jetstreamConfiguration = filePath == nil ? try JetstreamSourceConfiguration.fromEnvironment(environment) : nil
+            if let filePath, !FileManager.default.isReadableFile(atPath: filePath) {
+                throw ImportError("cannot open \(filePath) for reading")
+            }
+            let cursorName = cursorSource ?? filePath.map { "file:" + URL(fileURLWithPath: $0).lastPathComponent } ?? "jetstream"
+
+            let pool = ConnectionPool(configuration: databaseConfiguration)
+            defer { pool.close() }
+            try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
+            let consumer = LiveConsumer(
+                pool: pool, pipelineConfiguration: pipelineConfiguration, cursorSource: cursorName,
+                pollInterval: Double(pollMilliseconds) / 1000,
+                makeSource: { resumeCursor in
+                    if let filePath { return try FileEventSource(path: filePath) }
+                    return JetstreamSource(configuration: jetstreamConfiguration!, resumeCursor: resumeCursor,
+                                           logger: Logger(label: "appview.ingest.jetstream"))
+                },
+                skipAlreadyApplied: filePath != nil)
+            let signals = StopSignals { consumer.stop() }
+            defer { signals.cancel() }
+            try consumer.run()
+        }
+    }
+}
