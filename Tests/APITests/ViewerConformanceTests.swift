@@ -42,11 +42,12 @@ struct ViewerConformanceTests {
     }
 
     static func importDataset(into fixture: Fixture) throws {
-        let importer = EventImporter(indexer: Indexer(pool: fixture.pool), cursorSource: "import:conformance")
         for path in ["firehose-2026-07-04/expected_v1.jsonl", "conformance/dataset.jsonl"] {
             let file = TestDatabase.fixturesDirectory().appendingPathComponent(path).path
-            let statistics = try importer.run(try JSONLineReader(path: file))
-            #expect(statistics.errors.isEmpty, "\(path) imports without errors")
+            let pipeline = IngestPipeline(indexer: Indexer(pool: fixture.pool), configuration: IngestPipelineConfiguration(),
+                                          cursorSource: "import:conformance")
+            let counters = try pipeline.run(FileEventSource(reader: try JSONLineReader(path: file)))
+            #expect(counters.errors.isEmpty, "\(path) imports without errors")
         }
     }
 
