@@ -1,3 +1,4 @@
+import API
 import Foundation
 import Testing
 
@@ -67,5 +68,25 @@ struct EmbedDefenceTests {
         let fallback = posts[badMedia]?["embed"] as? [String: Any]
         #expect(fallback?["$type"] as? String == "app.bsky.embed.record#view", "unusable media: the quote alone")
         #expect((fallback?["record"] as? [String: Any])?["uri"] as? String == quoted)
+    }
+
+    @Test func videoURLsFollowTheConfiguredTemplate() throws {
+        let fixture = try Fixture(name: "conformance_video_template")
+        let author = try fixture.actor("filmmaker")
+        let blob = #"{"$type":"blob","ref":{"$link":"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"},"mimeType":"video/mp4","size":1}"#
+        let video = try Self.post(fixture, author: author, rkey: "video", embedType: "video",
+                                  embed: #"{"$type":"app.bsky.embed.video","video":\#(blob),"alt":"a clip"}"#)
+        let cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+        func embed(_ service: AppViewService) -> [String: Any]? {
+            let answer = service.call("app.bsky.feed.getPosts", "uris=\(q(video))")
+            #expect(answer.status == 200)
+            return ((answer.json["posts"] as? [[String: Any]])?.first)?["embed"] as? [String: Any]
+        }
+        let standard = embed(fixture.service(viewer: nil))
+        #expect(standard?["playlist"] as? String == "https://video.bsky.app/watch/\(author)/\(cid)/playlist.m3u8")
+        #expect(standard?["thumbnail"] as? String == "https://video.bsky.app/watch/\(author)/\(cid)/thumbnail.jpg")
+        let own = embed(fixture.service(viewer: nil, videoURLTemplate: "https://media.example/v/{cid}/{did}/{preset}"))
+        #expect(own?["playlist"] as? String == "https://media.example/v/\(cid)/\(author)/playlist.m3u8")
+        #expect(own?["thumbnail"] as? String == "https://media.example/v/\(cid)/\(author)/thumbnail.jpg")
     }
 }

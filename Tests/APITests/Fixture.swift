@@ -160,10 +160,11 @@ final class Fixture: @unchecked Sendable {
     }
 
     /// The service as production wires it, with a fixed viewer (or the given authenticator).
-    func service(viewer: String?, authenticator: (any ViewerAuthenticator)? = nil, pool: ConnectionPool? = nil) -> AppViewService {
+    func service(viewer: String?, authenticator: (any ViewerAuthenticator)? = nil, pool: ConnectionPool? = nil,
+                 videoURLTemplate: String = ImageURLTemplate.defaultVideoTemplate) -> AppViewService {
         let pool = pool ?? self.pool
         let router = XRPCRouter(pool: pool, authenticator: authenticator ?? FixedViewer(viewer: viewer),
-                                logger: Logger(label: "test"))
+                                videoURLTemplate: videoURLTemplate, logger: Logger(label: "test"))
         return AppViewService(pool: pool, xrpc: router, operations: OperationsEndpoints(pool: pool))
     }
 }

@@ -26,6 +26,8 @@ def run_api(env_changes, timeout=30, arguments=()):
     ({"DB_POOL_SIZE": "-1"}, "DB_POOL_SIZE"),
     ({"STATEMENT_TIMEOUT_MS": "3s"}, "STATEMENT_TIMEOUT_MS"),
     ({"DB_ACQUIRE_TIMEOUT_MS": "0"}, "DB_ACQUIRE_TIMEOUT_MS"),
+    ({"IMAGE_URL_TEMPLATE": "https://cdn.example/{cid}"}, "IMAGE_URL_TEMPLATE"),
+    ({"VIDEO_URL_TEMPLATE": "https://video.example/{did}/{cid}"}, "VIDEO_URL_TEMPLATE"),
 ])
 def test_invalid_configuration_exits_2_naming_the_variable(changes, named):
     base = {"DATABASE_URL": required_env("DATABASE_URL")}

@@ -9,6 +9,8 @@ public struct APIConfiguration {
     public var database: DatabaseConfiguration
     /// CDN URL template for avatars, banners and images (`IMAGE_URL_TEMPLATE`).
     public var imageURLTemplate: String
+    /// URL template for video playlists and thumbnails (`VIDEO_URL_TEMPLATE`).
+    public var videoURLTemplate: String = ImageURLTemplate.defaultVideoTemplate
     /// atproto service auth; nil when `SERVICE_DID` is unset (then every token is refused).
     public var serviceAuth: ServiceAuthConfiguration?
 
@@ -31,9 +33,16 @@ public struct APIConfiguration {
         for placeholder in ["{did}", "{cid}"] where !imageURLTemplate.contains(placeholder) {
             throw ConfigurationError("IMAGE_URL_TEMPLATE=\(imageURLTemplate) is invalid: it must contain \(placeholder)")
         }
+        let videoURLTemplate = environment["VIDEO_URL_TEMPLATE"].flatMap { $0.isEmpty ? nil : $0 } ?? ImageURLTemplate.defaultVideoTemplate
+        // {preset} tells the playlist from the thumbnail, so a video template needs all three.
+        for placeholder in ["{preset}", "{did}", "{cid}"] where !videoURLTemplate.contains(placeholder) {
+            throw ConfigurationError("VIDEO_URL_TEMPLATE=\(videoURLTemplate) is invalid: it must contain \(placeholder)")
+        }
         let serviceAuth = try ServiceAuthConfiguration.fromEnvironment(environment)
-        return APIConfiguration(listen: listen, threads: threads, database: database, imageURLTemplate: imageURLTemplate,
-                                serviceAuth: serviceAuth)
+        var configuration = APIConfiguration(listen: listen, threads: threads, database: database, imageURLTemplate: imageURLTemplate,
+                                             serviceAuth: serviceAuth)
+        configuration.videoURLTemplate = videoURLTemplate
+        return configuration
     }
 
     public static let usage = """
@@ -49,6 +58,8 @@ public struct APIConfiguration {
           STATEMENT_TIMEOUT_MS    per-statement limit (default 3000)
           IMAGE_URL_TEMPLATE      CDN URL for blobs, placeholders {preset} {did} {cid}
                                   (default \(ImageURLTemplate.defaultTemplate))
+          VIDEO_URL_TEMPLATE      video playlist/thumbnail URL, placeholders {preset} (playlist.m3u8,
+                                  thumbnail.jpg) {did} {cid} (default \(ImageURLTemplate.defaultVideoTemplate))
           DB_CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_TIMEOUT_MS, TRANSACTION_TIMEOUT_MS  (see docs/CONTRACTS.md)
           SERVICE_DID             this AppView's DID: the `aud` service-auth tokens must carry; unset = every
                                   Authorization header is refused (401) and requests are anonymous

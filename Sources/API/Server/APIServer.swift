@@ -76,7 +76,8 @@ public enum APIServer {
 
         let service = AppViewService(
             pool: pool,
-            xrpc: XRPCRouter(pool: pool, authenticator: makeAuthenticator(pool), imageURLTemplate: configuration.imageURLTemplate),
+            xrpc: XRPCRouter(pool: pool, authenticator: makeAuthenticator(pool), imageURLTemplate: configuration.imageURLTemplate,
+                             videoURLTemplate: configuration.videoURLTemplate),
             operations: OperationsEndpoints(pool: pool, expectedSchemaVersion: expectedSchemaVersion))
         let server = FastCGIServer(
             configuration: FastCGIServer.Configuration(listen: configuration.listen, threads: configuration.threads),

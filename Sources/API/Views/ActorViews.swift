@@ -132,6 +132,8 @@ enum ActorHydrator {
 /// Writes the three profile view shapes of `app.bsky.actor.defs`.
 struct ProfileViewWriter {
     let images: ImageURLTemplate
+    /// Video playlists and thumbnails (embeds); kept beside `images` because both build blob URLs.
+    var videos = ImageURLTemplate(ImageURLTemplate.defaultVideoTemplate)
 
     /// `#profileViewBasic`.
     func writeBasic(_ actor: ActorRecord, to writer: inout JSONWriter) {

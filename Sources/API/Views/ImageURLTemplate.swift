@@ -1,9 +1,11 @@
 /// Builds CDN URLs for blobs from a template with the placeholders `{preset}` (`avatar`, `banner`,
 /// `feed_thumbnail`, `feed_fullsize`: Bluesky's CDN presets), `{did}` (the blob's owner) and `{cid}`.
 /// Parsed once; filled per blob without Foundation. Video URLs use a second instance
-/// (`PostViewContext.videoURLs`, presets `playlist.m3u8` and `thumbnail.jpg`).
+/// (`ProfileViewWriter.videos`, `VIDEO_URL_TEMPLATE`, presets `playlist.m3u8` and `thumbnail.jpg`).
 public struct ImageURLTemplate: Sendable {
     public static let defaultTemplate = "https://cdn.bsky.app/img/{preset}/plain/{did}/{cid}@jpeg"
+    /// Video playlists (`playlist.m3u8`) and thumbnails (`thumbnail.jpg`), as Bluesky's video service serves them.
+    public static let defaultVideoTemplate = "https://video.bsky.app/watch/{did}/{cid}/{preset}"
 
     enum Segment: Sendable {
         case literal(String)

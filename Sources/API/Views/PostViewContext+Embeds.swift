@@ -9,9 +9,6 @@ import JSON
 /// not indexed by this AppView). Inside a `#viewRecord`, `embeds` carries the quoted post's own
 /// media only: a quote of a quote stops there (the nested record is not loaded).
 extension PostViewContext {
-    /// Video URLs: HLS playlist and thumbnail by owner DID and CID, as Bluesky's video CDN serves them.
-    static let videoURLs = ImageURLTemplate("https://video.bsky.app/watch/{did}/{cid}/{preset}")
-
     /// Writes `"embed": …` when the post has an embed this AppView renders; nothing otherwise.
     func writeEmbedField(_ post: PostRecord, to writer: inout JSONWriter) {
         switch post.embedType {
@@ -146,8 +143,8 @@ extension PostViewContext {
         case .video(let owner, let cid, let alt, let aspectRatio, let presentation):
             writer.field("$type", "app.bsky.embed.video#view")
             writer.field("cid", cid)
-            writer.optionalField("playlist", Self.videoURLs.url(preset: "playlist.m3u8", did: owner, cid: cid))
-            writer.optionalField("thumbnail", Self.videoURLs.url(preset: "thumbnail.jpg", did: owner, cid: cid))
+            writer.optionalField("playlist", profiles.videos.url(preset: "playlist.m3u8", did: owner, cid: cid))
+            writer.optionalField("thumbnail", profiles.videos.url(preset: "thumbnail.jpg", did: owner, cid: cid))
             writer.optionalField("alt", alt)
             Self.writeAspectRatio(aspectRatio, to: &writer)
             writer.optionalField("presentation", presentation)

@@ -22,17 +22,20 @@ public final class XRPCRouter: @unchecked Sendable {
 
     /// - Parameters:
     ///   - authenticator: decides the viewer; the default rejects every token until service auth lands.
-    ///   - imageURLTemplate: avatar/banner URLs, placeholders `{preset}` `{did}` `{cid}`
+    ///   - videoURLTemplate: video playlist and thumbnail URLs (env `VIDEO_URL_TEMPLATE`).
+    ///   - imageURLTemplate: avatar/banner/image URLs, placeholders `{preset}` `{did}` `{cid}`
     ///     (env `IMAGE_URL_TEMPLATE` in `appview-api`).
     public init(
         pool: ConnectionPool,
         authenticator: any ViewerAuthenticator = UnconfiguredServiceAuth(),
         imageURLTemplate: String = ImageURLTemplate.defaultTemplate,
+        videoURLTemplate: String = ImageURLTemplate.defaultVideoTemplate,
         logger: Logger = Logger(label: "appview.api.xrpc")
     ) {
         self.pool = pool
         self.authenticator = authenticator
-        self.environment = XRPCEnvironment(profiles: ProfileViewWriter(images: ImageURLTemplate(imageURLTemplate)))
+        self.environment = XRPCEnvironment(profiles: ProfileViewWriter(
+            images: ImageURLTemplate(imageURLTemplate), videos: ImageURLTemplate(videoURLTemplate)))
         self.logger = logger
     }
 
