@@ -60,17 +60,8 @@ extension PostViewContext {
         }
         let author = actor(quoted.authorDID)
         if let viewerState = author.viewer, viewerState.isBlockedEitherWay {
-            writer.beginObject()
-            writer.field("$type", "app.bsky.embed.record#viewBlocked")
-            writer.field("uri", uri)
-            writer.field("blocked", true)
-            writer.key("author")
-            writer.beginObject()
-            writer.field("did", author.did)
-            writer.key("viewer")
-            ProfileViewWriter.writeViewerState(viewerState, to: &writer)
-            writer.endObject()
-            writer.endObject()
+            Self.writeBlocked("app.bsky.embed.record#viewBlocked", uri: uri, authorDID: author.did,
+                              viewerState: viewerState, to: &writer)
             return
         }
         writer.beginObject()

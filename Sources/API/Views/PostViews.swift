@@ -177,23 +177,30 @@ struct PostViewContext {
         writer.endObject()
     }
 
+    /// `feed.defs#blockedPost` / `embed.record#viewBlocked`: the same shape under two type names.
+    static func writeBlocked(_ type: String, uri: String, authorDID: String, viewerState: ActorViewerState,
+                             to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("$type", type)
+        writer.field("uri", uri)
+        writer.field("blocked", true)
+        writer.key("author")
+        writer.beginObject()
+        writer.field("did", authorDID)
+        writer.key("viewer")
+        ProfileViewWriter.writeViewerState(viewerState, to: &writer)
+        writer.endObject()
+        writer.endObject()
+    }
+
     /// A reply parent/root: the post view, `#blockedPost` or `#notFoundPost` (union members carry `$type`).
     func writeReplyTarget(uri: String, to writer: inout JSONWriter) {
         if let post = posts[uri] {
             let author = actor(post.authorDID)
             if author.isActive {
                 if let viewerState = author.viewer, viewerState.isBlockedEitherWay {
-                    writer.beginObject()
-                    writer.field("$type", "app.bsky.feed.defs#blockedPost")
-                    writer.field("uri", uri)
-                    writer.field("blocked", true)
-                    writer.key("author")
-                    writer.beginObject()
-                    writer.field("did", author.did)
-                    writer.key("viewer")
-                    ProfileViewWriter.writeViewerState(viewerState, to: &writer)
-                    writer.endObject()
-                    writer.endObject()
+                    Self.writeBlocked("app.bsky.feed.defs#blockedPost", uri: uri, authorDID: author.did,
+                                      viewerState: viewerState, to: &writer)
                     return
                 }
                 writePostView(post, typeTag: "app.bsky.feed.defs#postView", to: &writer)
