@@ -97,6 +97,15 @@ def wait_for_cursor(url, target, process, timeout=120):
         time.sleep(0.1)
 
 
+def wait_for_connection(replayer, count, process, timeout=30):
+    """Until the replayer has seen `count` connections (this process has subscribed)."""
+    deadline = time.monotonic() + timeout
+    while len(replayer.status()["connections"]) < count:
+        assert process.poll() is None, "the ingest exited:\n" + log_of(process)[-3000:]
+        assert time.monotonic() < deadline, "no connection to the replayer:\n" + log_of(process)[-3000:]
+        time.sleep(0.05)
+
+
 def stop(process):
     """SIGTERM: drains, commits and exits 0."""
     if process.poll() is None:
@@ -185,9 +194,10 @@ def test_live_kill_9_at_random_points_resumes_at_the_committed_cursor_and_gives_
     rewinds = [0, 0, 0, 5, 0, 0, 5]
     cursors_at_kills = []
     try:
-        for rewind in rewinds[:-1]:
+        for round_number, rewind in enumerate(rewinds[:-1]):
             process = start_live(url, replayer.url, {"JETSTREAM_RESUME_REWIND_S": str(rewind)})
-            time.sleep(rng.uniform(0.8, 2.0))
+            wait_for_connection(replayer, round_number + 1, process)
+            time.sleep(rng.uniform(0.3, 1.5))
             assert process.poll() is None, log_of(process)[-3000:]
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
@@ -305,7 +315,7 @@ def test_live_unreachable_jetstream_at_start_is_retried_with_backoff_and_recover
         down = json.loads(response.body)["jetstream"]
         assert down["connects"] == 0 and down["connected"] is False
         # Retried, with backoff: a hot loop would have made hundreds of attempts in 3 s.
-        assert 3 <= down["connectFailures"] <= 40, down
+        assert 2 <= down["connectFailures"] <= 40, down
         assert down["reconnects"] >= down["connectFailures"] - 1
         replayer = Replayer(live_stream, port)
         wait_for_cursor(url, live_reference["cursor"], process, timeout=120)
