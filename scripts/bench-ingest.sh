@@ -82,9 +82,11 @@ if [ "$RATE" != 0 ]; then
 fi
 # The replayer serves the stream on a free port, honouring TCP backpressure; `ingest --jetstream`
 # reads it through JetstreamSource and stops after --limit events.
-websocket_run() {  # <database> <limit> [replayer options…]
-  local database=$1 limit=$2
-  shift 2
+websocket_run() {  # <database> <limit> <rate, 0 = max> [replayer options…]
+  local database=$1 limit=$2 rate=$3
+  shift 3
+  local rate_args=()
+  [ "$rate" != 0 ] && rate_args=(--source-rate "$rate" ) && set -- "$@" --rate "$rate"
   local out=$RUN_DIR/replayer-$database.out
   python3 Tests/replayer/jetstream_replayer.py --file "$STREAM" --port 0 --status-file "$RUN_DIR/replayer-$database.json" "$@" \
     >"$out" 2>"$RUN_DIR/replayer-$database.log" &
@@ -96,17 +98,17 @@ websocket_run() {  # <database> <limit> [replayer options…]
     sleep 0.1
   done
   [ -n "$port" ] || die "the replayer did not start: $(cat "$RUN_DIR/replayer-$database.log")"
-  "$BENCH" ingest --jetstream "ws://127.0.0.1:$port/subscribe" --limit "$limit" --database "$database" --out "$TSV" >&2
+  "$BENCH" ingest --jetstream "ws://127.0.0.1:$port/subscribe" --limit "$limit" --database "$database" "${rate_args[@]}" --out "$TSV" >&2
   kill "$REPLAYER_PID"
   wait "$REPLAYER_PID" 2>/dev/null || true
   REPLAYER_PID=
 }
 if [ "$WEBSOCKET" != 0 ]; then
   log "pipeline from the WebSocket replayer, full speed"
-  websocket_run bench_ingest_websocket "$(wc -l <"$STREAM")"
+  websocket_run bench_ingest_websocket "$(wc -l <"$STREAM")" 0
   if [ "$RATE" != 0 ]; then
     log "pipeline from the WebSocket replayer, paced at $RATE events/s"
-    websocket_run bench_ingest_websocket_paced "$PACED_EVENTS" --rate "$RATE"
+    websocket_run bench_ingest_websocket_paced "$PACED_EVENTS" "$RATE"
   fi
 fi
 log "baseline, one event per transaction"

@@ -22,6 +22,8 @@ struct IngestBenchCommand: ParsableCommand {
     @Option(help: "pipeline (knobs from the INGEST_* environment) or one-per-transaction.") var mode: Mode = .pipeline
     @Option(help: "Read at most this many events.") var limit: Int?
     @Option(help: "Pace the source at this many events/s (latency at a sustained rate); default: as fast as it goes.") var rate: Int?
+    @Option(help: "The rate (events/s) a source paced outside this process sends at (the replayer's --rate), for the report.")
+    var sourceRate: Int?
     @Option(help: "TSV file the result row is appended to.") var out: String?
     @Option(help: "global (the product) or unsafe-none (measures what the global writer lock costs; counts may drift).")
     var writerLock = "global"
@@ -86,7 +88,7 @@ struct IngestBenchCommand: ParsableCommand {
                    String(format: "%.1f", values.latencyMilliseconds(0.99) ?? -1), String(format: "%.0f", peakMB),
                    String(values.batches), String(format: "%.1f", values.meanBatchSize), String(indexer.conflicts.deadlocks),
                    String(pool.monitor.counters.transactionRetries), String(values.errorCount), String(values.received - accounted),
-                   rate.map(String.init) ?? "max", "partitions=\(configuration.partitions) batch=\(configuration.batchSize) ops=\(configuration.maxConcurrentOperations) lock=\(writerLock)",
+                   (rate ?? sourceRate).map(String.init) ?? "max", "partitions=\(configuration.partitions) batch=\(configuration.batchSize) ops=\(configuration.maxConcurrentOperations) lock=\(writerLock)",
                    counts]
         print("mode\treceived\tapplied\tseconds\tevents_per_s\tp50_ms\tp99_ms\tpeak_rss_mb\tbatches\tmean_batch\tdeadlocks\tretries\terrors\tunaccounted\trate\tconfig\tcounts")
         print(row.joined(separator: "\t"))
