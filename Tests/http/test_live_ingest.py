@@ -187,7 +187,7 @@ def test_live_source_gives_the_import_database(which, live_stream, live_referenc
 def test_live_kill_9_at_random_points_resumes_at_the_committed_cursor_and_gives_the_uninterrupted_tables(live_stream, live_reference):
     url = fresh_database("live_killed")
     # Paced so that the replay outlasts several kills at this debug build's speed.
-    replayer = Replayer(live_stream, 0, "--rate", "600")
+    replayer = Replayer(live_stream, 0, "--rate", "300")
     rng = random.Random(20261123)
     # Rewind 0 makes the resume point exactly the committed cursor (checked below); one round and
     # the final run keep the default 5 s rewind, which re-applies everything before the cursor.
@@ -203,6 +203,7 @@ def test_live_kill_9_at_random_points_resumes_at_the_committed_cursor_and_gives_
             process.wait(timeout=10)
             cursors_at_kills.append(stored_cursor(url))
         process = start_live(url, replayer.url, {"JETSTREAM_RESUME_REWIND_S": str(rewinds[-1])})
+        wait_for_connection(replayer, len(rewinds), process)
         wait_for_cursor(url, live_reference["cursor"], process)
         stop(process)
         connections = replayer.status()["connections"]
@@ -211,6 +212,7 @@ def test_live_kill_9_at_random_points_resumes_at_the_committed_cursor_and_gives_
             process.kill()
         replayer.close()
     assert sum(1 for cursor in cursors_at_kills if cursor) >= 3, f"cursors at the kills: {cursors_at_kills}: the test proved nothing"
+    assert cursors_at_kills[-1] < live_reference["cursor"], "the stream ended before the last kill: the test proved less"
     # Each restart subscribed at the cursor the killed process had committed, minus its rewind.
     assert len(connections) == len(rewinds), connections
     expected = [None] + [None if cursor is None else cursor - rewind * 1_000_000
