@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Ingest benchmark (not a test): a generated realistic stream replayed from a file through the
-# ingest pipeline, then the same stream through a one-event-per-transaction baseline, in one run.
+# Ingest benchmark (not a test): a generated realistic stream replayed through the ingest pipeline
+# from a file and from the local Jetstream WebSocket replayer (the live source, JetstreamSource),
+# then the same stream through a one-event-per-transaction baseline, in one run.
 #
 #   1. builds appview-bench in release mode
 #   2. starts a dedicated, durable PostgreSQL cluster under .local/bench-ingest (fsync on,
 #      synchronous_commit on: every commit reaches the disk, as in production)
 #   3. generates the stream (skipped when the file exists with the same parameters)
-#   4. pipeline at full speed; pipeline paced at INGEST_BENCH_RATE events/s (latency at a sustained
-#      rate); the one-per-transaction baseline (on the first INGEST_BENCH_BASELINE_EVENTS events)
+#   4. pipeline at full speed from the file, then from Tests/replayer/jetstream_replayer.py over
+#      ws:// on loopback; both paced at INGEST_BENCH_RATE events/s (latency at a sustained rate);
+#      the one-per-transaction baseline (on the first INGEST_BENCH_BASELINE_EVENTS events)
 #   5. writes bench/results/<date>-ingest.md and prints it
 #
 # Knobs (environment):
@@ -15,6 +17,8 @@
 #   INGEST_BENCH_RATE=2000               paced run's rate (events/s); 0 skips the paced run
 #   INGEST_BENCH_PACED_EVENTS=100000     events of the paced run
 #   INGEST_BENCH_BASELINE_EVENTS=50000   events of the baseline run (a prefix of the same stream; all = the whole stream, ~50 min at ~350/s)
+#   INGEST_BENCH_WEBSOCKET=1             0 skips the WebSocket runs
+#   INGEST_BENCH_REPORT=bench/results/<date>-ingest.md   where the report goes
 #   INGEST_BENCH_PG_PORT=54362           port of the .local/bench-ingest cluster
 #   BENCH_DATABASE_URL=…                 use this server instead (its durability settings are reported)
 #   INGEST_PARTITIONS, INGEST_BATCH_SIZE, … the pipeline's knobs (see README)
@@ -28,15 +32,18 @@ RATE=${INGEST_BENCH_RATE:-2000}
 PACED_EVENTS=${INGEST_BENCH_PACED_EVENTS:-100000}
 BASELINE_EVENTS=${INGEST_BENCH_BASELINE_EVENTS:-50000}
 PG_PORT=${INGEST_BENCH_PG_PORT:-54362}
+WEBSOCKET=${INGEST_BENCH_WEBSOCKET:-1}
 STATE=$ROOT/.local/bench-ingest
 RUN_DIR=$STATE/runs/$(date -u +%Y%m%dT%H%M%SZ)
-REPORT=$ROOT/bench/results/$(date -u +%Y-%m-%d)-ingest.md
+REPORT=${INGEST_BENCH_REPORT:-$ROOT/bench/results/$(date -u +%Y-%m-%d)-ingest.md}
 BENCH=$ROOT/.build/release/appview-bench
 STREAM=$STATE/stream-$EVENTS.jsonl
 
 CLUSTER_STARTED=0
+REPLAYER_PID=
 cleanup() {
   set +e
+  [ -n "$REPLAYER_PID" ] && kill "$REPLAYER_PID" 2>/dev/null
   if [ "$CLUSTER_STARTED" = 1 ] && [ "${BENCH_KEEP_CLUSTER:-0}" != 1 ]; then scripts/pg-cluster.sh stop "$STATE" >/dev/null 2>&1; fi
 }
 trap cleanup EXIT
@@ -73,6 +80,37 @@ if [ "$RATE" != 0 ]; then
   log "pipeline, paced at $RATE events/s"
   "$BENCH" ingest --file "$STREAM" --database bench_ingest_paced --rate "$RATE" --limit "$PACED_EVENTS" --out "$TSV" >&2
 fi
+# The replayer serves the stream on a free port, honouring TCP backpressure; `ingest --jetstream`
+# reads it through JetstreamSource and stops after --limit events.
+websocket_run() {  # <database> <limit> <rate, 0 = max> [replayer options…]
+  local database=$1 limit=$2 rate=$3
+  shift 3
+  local rate_args=()
+  [ "$rate" != 0 ] && rate_args=(--source-rate "$rate" ) && set -- "$@" --rate "$rate"
+  local out=$RUN_DIR/replayer-$database.out
+  python3 Tests/replayer/jetstream_replayer.py --file "$STREAM" --port 0 --status-file "$RUN_DIR/replayer-$database.json" "$@" \
+    >"$out" 2>"$RUN_DIR/replayer-$database.log" &
+  REPLAYER_PID=$!
+  local port=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^LISTENING //p' "$out")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || die "the replayer did not start: $(cat "$RUN_DIR/replayer-$database.log")"
+  "$BENCH" ingest --jetstream "ws://127.0.0.1:$port/subscribe" --limit "$limit" --database "$database" "${rate_args[@]}" --out "$TSV" >&2
+  kill "$REPLAYER_PID"
+  wait "$REPLAYER_PID" 2>/dev/null || true
+  REPLAYER_PID=
+}
+if [ "$WEBSOCKET" != 0 ]; then
+  log "pipeline from the WebSocket replayer, full speed"
+  websocket_run bench_ingest_websocket "$(wc -l <"$STREAM")" 0
+  if [ "$RATE" != 0 ]; then
+    log "pipeline from the WebSocket replayer, paced at $RATE events/s"
+    websocket_run bench_ingest_websocket_paced "$PACED_EVENTS" "$RATE"
+  fi
+fi
 log "baseline, one event per transaction"
 LIMIT_ARGS=()
 [ "$BASELINE_EVENTS" != all ] && LIMIT_ARGS=(--limit "$BASELINE_EVENTS")
@@ -81,7 +119,10 @@ LIMIT_ARGS=()
 {
   echo "# Ingest benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "Stream: $EVENTS generated events (\`appview-bench ingest-stream --seed 1\`), replayed from a file."
+  echo "Stream: $EVENTS generated events (\`appview-bench ingest-stream --seed 1\`), replayed from a file and, for"
+  echo "the \`websocket\` rows, from the local Jetstream replayer over ws:// on loopback (the live source: JetstreamSource"
+  echo "with its bounded buffer, the same pipeline). Latency is from the pipeline taking an event from the source to its commit."
+  echo "Rerun: \`INGEST_BENCH_EVENTS=$EVENTS INGEST_BENCH_RATE=$RATE INGEST_BENCH_PACED_EVENTS=$PACED_EVENTS INGEST_BENCH_BASELINE_EVENTS=$BASELINE_EVENTS scripts/bench-ingest.sh\`."
   echo "Machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), PostgreSQL on the same host;"
   echo "load before: $LOAD_BEFORE. Server: $SETTINGS. Commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
   echo

@@ -11,6 +11,7 @@ Every send awaits the transport's drain, so a consumer that stops reading stops 
 Test controls (each applies to the first connection only, unless --faults-on-every-connection):
   --drop-after N       close the TCP connection abruptly (no close frame) after N events
   --stall-after N      stop sending after N events but keep the connection open
+  --burst-after N      after N events, switch from --rate to --burst-rate (a burst mid-stream)
   --oversize-after N   after N events, send one text frame of --oversize-bytes bytes, then go on
 The same controls may be given as query parameters (dropAfter, stallAfter, oversizeAfter,
 oversizeBytes), which then apply to that connection.
@@ -104,7 +105,9 @@ class Replayer:
         oversize_after = self.fault(query, "oversizeAfter", self.args.oversize_after, index)
         oversize_bytes = int(query.get("oversizeBytes", [self.args.oversize_bytes])[0])
         rate = self.args.rate
+        burst_after = self.args.burst_after
         started = time.monotonic()
+        burst_started = None
         last_time_us = cursor or 0
         # Events are framed here and written to the transport in batches, which is several times
         # faster than one send() per event; drain() after each batch still waits while the
@@ -136,7 +139,15 @@ class Replayer:
                     await flush()
                     await connection.send(oversized_message(last_time_us, oversize_bytes))
                     oversize_after = None
-                if rate > 0:
+                if burst_after is not None and sent_here >= burst_after:
+                    if burst_started is None:
+                        burst_started = time.monotonic()
+                    burst_rate = self.args.burst_rate
+                    delay = burst_started + (sent_here - burst_after) / burst_rate - time.monotonic() if burst_rate > 0 else 0
+                    if delay > 0:
+                        await flush()
+                        await asyncio.sleep(delay)
+                elif rate > 0:
                     delay = started + sent_here / rate - time.monotonic()
                     if delay > 0:
                         await flush()
@@ -243,6 +254,8 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     parser.add_argument("--rate", type=float, default=0, help="events per second per connection; 0 = as fast as possible")
+    parser.add_argument("--burst-after", type=int, help="after N events on a connection, pace at --burst-rate instead of --rate")
+    parser.add_argument("--burst-rate", type=float, default=0, help="events per second after --burst-after; 0 = as fast as possible")
     parser.add_argument("--drop-after", type=int)
     parser.add_argument("--stall-after", type=int)
     parser.add_argument("--oversize-after", type=int)

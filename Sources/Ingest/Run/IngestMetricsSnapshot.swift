@@ -22,6 +22,8 @@ public struct IngestMetricsSnapshot {
     public var conflicts: Indexer.ConflictCounts
     public var poolCounters: PoolMonitor.Counters
     public var maxConcurrentUserCreations: Int
+    /// The live source's connection and buffer state (nil for a file source): published as `jetstream`.
+    public var sourceStatistics: JetstreamSourceStatistics? = nil
 
     /// Microseconds since the epoch, now.
     static func nowMicroseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -83,8 +85,36 @@ public struct IngestMetricsSnapshot {
         writer.field("pendingUserCreationOpsCount", 0)
         writer.field("pendingUserCreationDeduplication", 0)
         writer.field("userCreationWorkers", "not running: identity resolution is not built into this version")
+        if let sourceStatistics {
+            writer.key("jetstream")
+            Self.write(sourceStatistics, to: &writer)
+        }
         writer.endObject()
         return writer.text
+    }
+
+    /// The live source's counters, with its own lag: how far the newest message received is behind
+    /// now (the top-level `lagSeconds` is the committed cursor's).
+    static func write(_ statistics: JetstreamSourceStatistics, to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("connected", statistics.connected)
+        writer.field("connects", statistics.connects)
+        writer.field("reconnects", statistics.reconnects)
+        writer.field("connectFailures", statistics.connectFailures)
+        writer.field("stalls", statistics.stalls)
+        writer.field("messages", statistics.messages)
+        writer.field("bytes", statistics.bytes)
+        writer.field("oversizedMessages", statistics.oversizedMessages)
+        writer.field("invalidMessages", statistics.invalidMessages)
+        writer.field("bufferDepth", statistics.bufferDepth)
+        writer.field("bufferBytes", statistics.bufferBytes)
+        writer.field("bufferMaximumDepth", statistics.bufferMaximumDepth)
+        writer.field("backpressured", statistics.backpressured)
+        writer.nullableField("lastEventTimeUs", statistics.lastEventTimeMicroseconds.map { Int($0) })
+        let lag = statistics.lastEventTimeMicroseconds.map { Double(nowMicroseconds() - $0) / 1_000_000 }
+        writer.nullableField("lagSeconds", lag, fractionDigits: 3)
+        writer.nullableField("lastConnectCursor", statistics.lastConnectCursor.map { Int($0) })
+        writer.endObject()
     }
 
     /// The snapshot of a process that is not consuming (standing by, or stopped before leading).

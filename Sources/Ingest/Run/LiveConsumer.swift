@@ -115,7 +115,8 @@ public final class LiveConsumer: @unchecked Sendable {
                 queueDepths: pipeline.queueDepths, queueCapacity: configuration.queueCapacity,
                 operationsInFlight: pipeline.operationsInFlight, maxConcurrentOperations: configuration.maxConcurrentOperations,
                 batchSizeLimit: configuration.batchSize, conflicts: indexer.conflicts, poolCounters: pool.monitor.counters,
-                maxConcurrentUserCreations: configuration.maxConcurrentUserCreations).json
+                maxConcurrentUserCreations: configuration.maxConcurrentUserCreations,
+                sourceStatistics: (source as? JetstreamSource)?.statistics).json
         }
         publisher.update(snapshot: { ("leader", snapshot("leader")) }, tick: { try pipeline.persistCommittedCursor() })
 
