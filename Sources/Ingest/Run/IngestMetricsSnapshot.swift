@@ -22,6 +22,8 @@ public struct IngestMetricsSnapshot {
     public var conflicts: Indexer.ConflictCounts
     public var poolCounters: PoolMonitor.Counters
     public var maxConcurrentUserCreations: Int
+    /// Nil when the user-creation workers do not run in this process.
+    public var userCreation: UserCreationStatistics?
 
     /// Microseconds since the epoch, now.
     static func nowMicroseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -68,21 +70,28 @@ public struct IngestMetricsSnapshot {
         writer.field("deadlocks", conflicts.deadlocks)
         writer.field("serializationFailures", conflicts.serializationFailures)
         writer.field("writeOutages", counters.writeOutages)
-        // Nothing evicts yet: the queues block instead (backpressure); the LRU maps of user
-        // creation will count here.
-        writer.field("evictions", 0)
+        // The partition queues block instead of evicting (backpressure): only user creation evicts.
+        writer.field("evictions", userCreation?.evicted ?? 0)
         writer.key("errors")
         Self.writeCounts(counters.errors, to: &writer)
         writer.key("ignored")
         Self.writeCounts(counters.ignored, to: &writer)
-        // User creation (identity resolution, profile fetch) is not part of this build: no worker
-        // runs, so the gauges are 0 and the permit count is the configured one.
-        writer.field("activeUserCreations", 0)
+        let creation = userCreation ?? UserCreationStatistics()
+        writer.field("activeUserCreations", creation.active)
         writer.field("maxConcurrentUserCreations", maxConcurrentUserCreations)
-        writer.field("userCreationUtilization", "0%")
-        writer.field("pendingUserCreationOpsCount", 0)
-        writer.field("pendingUserCreationDeduplication", 0)
-        writer.field("userCreationWorkers", "not running: identity resolution is not built into this version")
+        writer.field("userCreationUtilization", userCreation == nil ? "0%" : creation.utilization)
+        writer.field("pendingUserCreationOpsCount", creation.pending)
+        writer.field("pendingUserCreationDeduplication", creation.deduplicated)
+        writer.key("userCreation")
+        writer.beginObject()
+        writer.field("running", userCreation != nil)
+        writer.field("evictions", creation.evicted)
+        writer.field("deferrals", creation.deferred)
+        writer.field("failures", creation.failed)
+        writer.field("completed", creation.completed)
+        writer.field("requeuedBySweep", creation.requeuedBySweep)
+        writer.field("writeErrors", creation.writeErrors)
+        writer.endObject()
         writer.endObject()
         return writer.text
     }
