@@ -261,3 +261,14 @@ def test_sigterm_leaves_unfinished_work_durable_for_the_next_leader(stream, stan
     finally:
         assert ingest.stop() == 0, ingest.output()[-3000:]
     assert psql("SELECT count(*) FROM actors WHERE handle IS NULL", url) == "0"
+
+
+@pytest.mark.parametrize("variable,value", [("USER_CREATION", "maybe"), ("USER_CREATION_QUEUE_LIMIT", "0"),
+                                            ("USER_CREATION_WAIT_TIMEOUT_S", "-1"), ("HANDLE_VERIFICATION_URL", "https://example.test/"),
+                                            ("PLC_URL", "ftp://plc")])
+def test_invalid_user_creation_knobs_exit_2_naming_the_variable(variable, value, stream):
+    url = with_database(required_env("DATABASE_URL"), "usercreation_http_knobs")
+    result = subprocess.run([ingest_binary(), "run", "--source", f"file:{stream['path']}"], env=environment(url, {variable: value}),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert variable in result.stderr
