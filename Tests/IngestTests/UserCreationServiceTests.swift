@@ -188,6 +188,30 @@ private final class FakeNetwork: @unchecked Sendable {
     }
 }
 
+extension UserCreationServiceTests {
+    /// A due marker of a DID already in progress is not queued again: counted as a de-duplication hit.
+    @Test func theSweepDoesNotDuplicateWorkInProgress() throws {
+        let database = try TestDatabase(name: "usercreation_dedup")
+        let network = FakeNetwork()
+        network.set(blocked: true)
+        let service = UserCreationService(configuration: Self.configuration(sweep: 3600), store: UserCreationStore(pool: database.pool),
+                                          fetch: { network.fetch($0) })
+        let indexer = Indexer(pool: database.pool)
+        indexer.onCreatedActors { service.enqueue($0) }
+        service.start()
+        defer { service.stop() }
+        let a = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+        try indexer.apply(try Self.events([EventLines.post(a, "p1", time: 1_000)]))
+        #expect(Self.eventually { network.callCount == 1 })
+        _ = try Self.rows(database.pool, "UPDATE user_creation_pending SET next_attempt_at = now() RETURNING did")
+        #expect(service.sweep() == 0)
+        #expect(service.statistics.deduplicated == 1)
+        network.set(blocked: false)
+        #expect(try Self.eventually { try Self.rows(database.pool, "SELECT count(*) FROM user_creation_pending") == ["0"] })
+        #expect(network.callCount == 1)
+    }
+}
+
 final class LockedList: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [[String]] = []

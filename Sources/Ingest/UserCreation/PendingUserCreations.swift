@@ -94,6 +94,11 @@ public final class PendingUserCreations: @unchecked Sendable {
         condition.withLock { _ = inProgress.remove(did) }
     }
 
+    /// Counts de-duplication hits found outside `enqueue` (the sweep skipping DIDs already here).
+    public func noteDuplicates(_ count: Int) {
+        condition.withLock { deduplicated += count }
+    }
+
     /// Wakes every `take`; later enqueues are ignored. What was waiting stays durable in the database.
     public func close() {
         condition.withLock {

@@ -220,7 +220,10 @@ public final class UserCreationService: @unchecked Sendable {
         let room = configuration.queueLimit - pending.counts.queued
         guard room > 0 else { return 0 }
         do {
-            let due = try store.dueDIDs(limit: min(room, configuration.sweepBatch)).filter { !pending.contains($0) }
+            let found = try store.dueDIDs(limit: min(room, configuration.sweepBatch))
+            // A due marker of a DID still queued or in progress would be duplicate work.
+            let due = found.filter { !pending.contains($0) }
+            pending.noteDuplicates(found.count - due.count)
             pending.enqueue(due, countDuplicates: false)
             condition.withLock { counters.requeuedBySweep += due.count }
             return due.count
