@@ -45,6 +45,8 @@ let package = Package(
             dependencies: [
                 "Storage", "JSON", .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                // User creation resolves new actors' DID documents through the shared resolver.
+                "Identity",
                 // The live Jetstream source: a WebSocket client on NIO with inbound backpressure.
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -80,7 +82,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "JSON", "Storage", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Identity", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Ingest", "Storage", "TestSupport"]),
         .testTarget(name: "IdentityTests", dependencies: ["Identity", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "ServiceAuthTests", dependencies: ["API", "Identity", "JSON"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Identity
 import Ingest
 import Logging
 import Storage
@@ -22,7 +23,16 @@ struct Run: ParsableCommand {
               INGEST_BATCH_MAX_DELAY_MS   longest a batch waits to fill (50)
               INGEST_QUEUE_CAPACITY       events queued per partition; full → the reader waits (5000)
               MAX_CONCURRENT_OPS          write transactions in flight at once (4; < DB_POOL_SIZE)
-              MAX_CONCURRENT_USER_CREATIONS  user-creation permits, published in the metrics (5)
+              MAX_CONCURRENT_USER_CREATIONS  new actors resolved at once (handle, PDS, profile) (5)
+              USER_CREATION               on|off: resolve new actors (default on; off with --source)
+              USER_CREATION_WAIT_TIMEOUT_S   longest a new actor waits for a permit, then deferred (30)
+              USER_CREATION_QUEUE_LIMIT   new actors held in memory; beyond, LRU-evicted to the database (5000)
+              USER_CREATION_SWEEP_INTERVAL_S  how often deferred/evicted/failed ones are queued again (10)
+              USER_CREATION_SWEEP_BATCH   most queued again per sweep (500)
+              USER_CREATION_FETCH_TIMEOUT_MS  handle check and profile fetch limit (5000)
+              USER_CREATION_RETRY_BASE_S  first retry delay after a failure, doubling up to 1 h (30)
+              HANDLE_VERIFICATION_URL     where a handle's DID is read ({handle}; https://{handle}/.well-known/atproto-did)
+              PLC_URL, DID_RESOLVE_TIMEOUT_MS  DID resolution, as for appview-api
               INGEST_METRICS_INTERVAL_MS  metrics snapshot period, at most 5000 (2000)
               INGEST_LEADER_POLL_MS       how often a standby tries to take over (1000)
               JETSTREAM_URL …             the live source's settings (see the README)
@@ -53,8 +63,38 @@ struct Run: ParsableCommand {
             }
             let cursorName = cursorSource ?? filePath.map { "file:" + URL(fileURLWithPath: $0).lastPathComponent } ?? "jetstream"
 
+            let userCreationSwitch = environment["USER_CREATION"] ?? (filePath == nil ? "on" : "off")
+            guard ["on", "off"].contains(userCreationSwitch) else {
+                throw ConfigurationError("USER_CREATION=\(userCreationSwitch) is invalid: expected on or off")
+            }
+            let userCreationConfiguration = try UserCreationConfiguration.fromEnvironment(
+                environment, defaultMaxConcurrent: pipelineConfiguration.maxConcurrentUserCreations)
+            var resolverConfiguration = DIDResolver.Configuration()
+            if let plc = environment["PLC_URL"], !plc.isEmpty {
+                guard plc.hasPrefix("http://") || plc.hasPrefix("https://") else {
+                    throw ConfigurationError("PLC_URL=\(plc) is invalid: expected an http(s) URL such as https://plc.directory")
+                }
+                resolverConfiguration.plcURL = plc
+            }
+            resolverConfiguration.timeoutMilliseconds = try environment.positiveInt("DID_RESOLVE_TIMEOUT_MS", default: 5000, max: 60_000)
+            resolverConfiguration.maxConcurrentFetches = userCreationConfiguration.maxConcurrent
+            let handleVerificationURL = environment["HANDLE_VERIFICATION_URL"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? UserCreationFetcher.defaultHandleVerificationURL
+            guard handleVerificationURL.contains("{handle}") else {
+                throw ConfigurationError("HANDLE_VERIFICATION_URL=\(handleVerificationURL) is invalid: it must contain {handle}")
+            }
+
             let pool = ConnectionPool(configuration: databaseConfiguration)
             defer { pool.close() }
+            let makeUserCreation = { () -> UserCreationService in
+                let resolver = DIDResolver(configuration: resolverConfiguration, store: DIDDocumentStore(pool: pool))
+                let fetcher = UserCreationFetcher(resolver: resolver, timeoutMilliseconds: userCreationConfiguration.fetchTimeoutMilliseconds,
+                                                  handleVerificationURL: handleVerificationURL)
+                return UserCreationService(
+                    configuration: userCreationConfiguration,
+                    store: UserCreationStore(pool: pool, baseBackoffSeconds: userCreationConfiguration.retryBaseSeconds),
+                    fetch: { fetcher.fetch($0) })
+            }
             try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
             let consumer = LiveConsumer(
                 pool: pool, pipelineConfiguration: pipelineConfiguration, cursorSource: cursorName,
@@ -64,7 +104,8 @@ struct Run: ParsableCommand {
                     return JetstreamSource(configuration: jetstreamConfiguration!, resumeCursor: resumeCursor,
                                            logger: Logger(label: "appview.ingest.jetstream"))
                 },
-                skipAlreadyApplied: filePath != nil)
+                skipAlreadyApplied: filePath != nil,
+                makeUserCreation: userCreationSwitch == "off" ? nil : makeUserCreation)
             let signals = StopSignals { consumer.stop() }
             defer { signals.cancel() }
             try consumer.run()

@@ -15,6 +15,9 @@ struct BatchWriter {
     private var feedItems = FeedItemColumns()
     private var notificationRecordURIs: [String] = []
     private var notifications: [BatchPlan.NotificationRow] = []
+    /// Actors this batch created, and those whose handle and profile the batch settled.
+    private var createdActors = Set<String>()
+    private var settledActors = Set<String>()
 
     init(connection: PostgresConnection, plan: BatchPlan) {
         self.connection = connection
@@ -36,9 +39,13 @@ struct BatchWriter {
         })
     }
 
-    func write() throws {
+    /// Writes the plan; returns the DIDs whose actor rows it created and whose handle or profile
+    /// is still unknown (each got its `user_creation_pending` marker in this transaction).
+    @discardableResult
+    func write() throws -> [String] {
         var writer = self
         try writer.writeAll()
+        return writer.createdActors.subtracting(writer.settledActors).sorted()
     }
 
     private mutating func writeAll() throws {
@@ -46,6 +53,7 @@ struct BatchWriter {
         try writeIdentities()
         try writeAccounts()
         try writeProfiles()
+        try settleUserCreations()
         try writePosts()
         try writeSubjectRecords(table: "likes", changes: plan.likes, reason: "like")
         try writeSubjectRecords(table: "reposts", changes: plan.reposts, reason: "repost")
@@ -59,16 +67,38 @@ struct BatchWriter {
     // MARK: actors
 
     /// First sight creates the actor; its `indexed_at` is the earliest event that mentioned it,
-    /// whatever the arrival order.
-    private func writeActorsSeen() throws {
+    /// whatever the arrival order. A created actor (`xmax = 0`: inserted, not updated) gets its
+    /// user-creation marker in the same statement.
+    private mutating func writeActorsSeen() throws {
         guard !plan.actorsSeen.isEmpty else { return }
         let dids = plan.actorsSeen.keys.sorted()
-        try execute("""
-            INSERT INTO actors (did, indexed_at)
-            SELECT did, \(Self.ts("seen")) FROM unnest($1::text[], $2::bigint[]) AS x(did, seen)
-            ON CONFLICT (did) DO UPDATE SET indexed_at = excluded.indexed_at
-            WHERE excluded.indexed_at < actors.indexed_at
+        let result = try execute("""
+            WITH upserted AS (
+                INSERT INTO actors (did, indexed_at)
+                SELECT did, \(Self.ts("seen")) FROM unnest($1::text[], $2::bigint[]) AS x(did, seen)
+                ON CONFLICT (did) DO UPDATE SET indexed_at = excluded.indexed_at
+                WHERE excluded.indexed_at < actors.indexed_at
+                RETURNING did, xmax = 0 AS created
+            ), marked AS (
+                INSERT INTO user_creation_pending (did) SELECT did FROM upserted WHERE created
+                ON CONFLICT (did) DO NOTHING
+            )
+            SELECT did FROM upserted WHERE created
             """, [dids, dids.map { plan.actorsSeen[$0]! }])
+        createdActors = Set(result.rows.compactMap { $0.string(0) })
+    }
+
+    /// Identity and profile events settle what user creation would fetch: once an actor has both an
+    /// identity event's handle and a profile, its marker goes.
+    private mutating func settleUserCreations() throws {
+        guard !plan.identities.isEmpty || !plan.profiles.isEmpty else { return }
+        let dids = Set(plan.identities.keys).union(plan.profiles.keys).sorted()
+        let result = try execute("""
+            DELETE FROM user_creation_pending p USING actors a
+            WHERE p.did = ANY($1::text[]) AND a.did = p.did AND a.identity_time_us IS NOT NULL AND a.profile_cid IS NOT NULL
+            RETURNING p.did
+            """, [dids])
+        settledActors = Set(result.rows.compactMap { $0.string(0) })
     }
 
     /// The newest identity event wins; an older one (by `time_us`) is ignored.

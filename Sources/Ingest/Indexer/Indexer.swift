@@ -38,6 +38,15 @@ public final class Indexer: @unchecked Sendable {
 
     let writerLock: WriterLock
 
+    private let createdActorsLock = NSLock()
+    private var createdActorsHandler: (@Sendable ([String]) -> Void)?
+
+    /// Called after each committed batch with the actors it created whose handle or profile is
+    /// still unknown (user creation queues them). Set before the first `apply`.
+    public func onCreatedActors(_ handler: @escaping @Sendable ([String]) -> Void) {
+        createdActorsLock.withLock { createdActorsHandler = handler }
+    }
+
     /// An indexer writing through `pool` (one connection per `apply`).
     public init(pool: ConnectionPool, writerLock: WriterLock = .global, logger: Logger = Logger(label: "appview.ingest.indexer")) {
         self.pool = pool
@@ -49,6 +58,8 @@ public final class Indexer: @unchecked Sendable {
     /// Idempotent: applying the same events again changes nothing.
     public func apply(_ events: [JetstreamEvent], cursor: IngestCursor? = nil) throws {
         let plan = BatchPlan(events: events)
+        // Set by the attempt that commits (`withTransaction` may run the body again).
+        var created: [String] = []
         try pool.withTransaction { connection in
             // Aggregates are recounted from the rows this transaction sees; two writers counting
             // concurrently could each miss the other's uncommitted rows. One writer at a time keeps
@@ -57,13 +68,14 @@ public final class Indexer: @unchecked Sendable {
                 if writerLock == .global {
                     try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
                 }
-                try BatchWriter(connection: connection, plan: plan).write()
+                created = try BatchWriter(connection: connection, plan: plan).write()
                 if let cursor { try Self.writeCursor(cursor, connection) }
             } catch let error as PostgresError {
                 countConflict(error)
                 throw error
             }
         }
+        if !created.isEmpty, let handler = createdActorsLock.withLock({ createdActorsHandler }) { handler(created) }
     }
 
     private func countConflict(_ error: PostgresError) {

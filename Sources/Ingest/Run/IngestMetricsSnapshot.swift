@@ -24,6 +24,8 @@ public struct IngestMetricsSnapshot {
     public var maxConcurrentUserCreations: Int
     /// The live source's connection and buffer state (nil for a file source): published as `jetstream`.
     public var sourceStatistics: JetstreamSourceStatistics? = nil
+    /// Nil when the user-creation workers do not run in this process.
+    public var userCreation: UserCreationStatistics? = nil
 
     /// Microseconds since the epoch, now.
     static func nowMicroseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -70,21 +72,28 @@ public struct IngestMetricsSnapshot {
         writer.field("deadlocks", conflicts.deadlocks)
         writer.field("serializationFailures", conflicts.serializationFailures)
         writer.field("writeOutages", counters.writeOutages)
-        // Nothing evicts yet: the queues block instead (backpressure); the LRU maps of user
-        // creation will count here.
-        writer.field("evictions", 0)
+        // The partition queues block instead of evicting (backpressure): only user creation evicts.
+        writer.field("evictions", userCreation?.evicted ?? 0)
         writer.key("errors")
         Self.writeCounts(counters.errors, to: &writer)
         writer.key("ignored")
         Self.writeCounts(counters.ignored, to: &writer)
-        // User creation (identity resolution, profile fetch) is not part of this build: no worker
-        // runs, so the gauges are 0 and the permit count is the configured one.
-        writer.field("activeUserCreations", 0)
+        let creation = userCreation ?? UserCreationStatistics()
+        writer.field("activeUserCreations", creation.active)
         writer.field("maxConcurrentUserCreations", maxConcurrentUserCreations)
-        writer.field("userCreationUtilization", "0%")
-        writer.field("pendingUserCreationOpsCount", 0)
-        writer.field("pendingUserCreationDeduplication", 0)
-        writer.field("userCreationWorkers", "not running: identity resolution is not built into this version")
+        writer.field("userCreationUtilization", userCreation == nil ? "0%" : creation.utilization)
+        writer.field("pendingUserCreationOpsCount", creation.pending)
+        writer.field("pendingUserCreationDeduplication", creation.deduplicated)
+        writer.key("userCreation")
+        writer.beginObject()
+        writer.field("running", userCreation != nil)
+        writer.field("evictions", creation.evicted)
+        writer.field("deferrals", creation.deferred)
+        writer.field("failures", creation.failed)
+        writer.field("completed", creation.completed)
+        writer.field("requeuedBySweep", creation.requeuedBySweep)
+        writer.field("writeErrors", creation.writeErrors)
+        writer.endObject()
         if let sourceStatistics {
             writer.key("jetstream")
             Self.write(sourceStatistics, to: &writer)

@@ -16,6 +16,8 @@ public final class LiveConsumer: @unchecked Sendable {
     let pollInterval: TimeInterval
     let makeSource: SourceFactory
     let skipAlreadyApplied: Bool
+    /// Builds the user-creation workers while leading; nil runs without them.
+    let makeUserCreation: (() -> UserCreationService)?
     let logger: Logger
     /// `<host>:<pid>`: the leader identity in the metrics.
     public let instance: String
@@ -25,7 +27,9 @@ public final class LiveConsumer: @unchecked Sendable {
 
     public init(pool: ConnectionPool, pipelineConfiguration: IngestPipelineConfiguration, cursorSource: String,
                 pollInterval: TimeInterval, makeSource: @escaping SourceFactory, skipAlreadyApplied: Bool,
+                makeUserCreation: (() -> UserCreationService)? = nil,
                 logger: Logger = Logger(label: "appview.ingest.run")) {
+        self.makeUserCreation = makeUserCreation
         self.pool = pool
         self.pipelineConfiguration = pipelineConfiguration
         self.cursorSource = cursorSource
@@ -90,6 +94,13 @@ public final class LiveConsumer: @unchecked Sendable {
         let startedAt = Date()
         let configuration = pipelineConfiguration
         let indexer = Indexer(pool: pool)
+        // Leader only: new actors are resolved in the background; stopping leaves the rest durable.
+        let userCreation = makeUserCreation?()
+        if let userCreation {
+            indexer.onCreatedActors { userCreation.enqueue($0) }
+            userCreation.start()
+        }
+        defer { userCreation?.stop() }
         let storedCursor = try indexer.cursor(source: cursorSource)
         logger.info("leading source \(cursorSource) as \(instance), resuming after cursor \(storedCursor.map(String.init) ?? "none")")
         let pipeline = IngestPipeline(
@@ -116,7 +127,8 @@ public final class LiveConsumer: @unchecked Sendable {
                 operationsInFlight: pipeline.operationsInFlight, maxConcurrentOperations: configuration.maxConcurrentOperations,
                 batchSizeLimit: configuration.batchSize, conflicts: indexer.conflicts, poolCounters: pool.monitor.counters,
                 maxConcurrentUserCreations: configuration.maxConcurrentUserCreations,
-                sourceStatistics: (source as? JetstreamSource)?.statistics).json
+                sourceStatistics: (source as? JetstreamSource)?.statistics,
+                userCreation: userCreation?.statistics).json
         }
         publisher.update(snapshot: { ("leader", snapshot("leader")) }, tick: { try pipeline.persistCommittedCursor() })
 
