@@ -16,31 +16,16 @@ import time
 
 import pytest
 
-from appview_env import REPO_ROOT, psql, required_env, with_database
+from appview_env import psql, required_env, with_database
 from plc_standin import PlcStandIn
+from test_ingest_run import fresh_database, ingest_binary, ingest_env
 
 DID_PATTERN = re.compile(r"did:plc:[a-z2-7]{24}")
 
 
-def ingest_binary():
-    return required_env("APPVIEW_INGEST")
-
-
-def fresh_database(name):
-    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    psql(f"CREATE DATABASE {name}")
-    url = with_database(required_env("DATABASE_URL"), name)
-    subprocess.run([ingest_binary(), "migrate"], env=environment(url), check=True, capture_output=True, timeout=60)
-    return url
-
-
 def environment(url, extra=None):
-    env = dict(os.environ)
-    env.update({"DATABASE_URL": url, "MIGRATIONS_DIR": os.environ.get("MIGRATIONS_DIR") or os.path.join(REPO_ROOT, "migrations"),
-                "INGEST_BATCH_SIZE": "100", "INGEST_QUEUE_CAPACITY": "400", "INGEST_PARTITIONS": "2",
-                "INGEST_BATCH_MAX_DELAY_MS": "10", "INGEST_METRICS_INTERVAL_MS": "300", "INGEST_LEADER_POLL_MS": "300"})
-    env.update(extra or {})
-    return env
+    """The ingest tests' environment (test_ingest_run) with two partitions and faster snapshots."""
+    return ingest_env(url, {"INGEST_PARTITIONS": "2", "INGEST_METRICS_INTERVAL_MS": "300", **(extra or {})})
 
 
 @pytest.fixture(scope="module")
