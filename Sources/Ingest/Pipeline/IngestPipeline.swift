@@ -33,7 +33,7 @@ public final class IngestPipeline: @unchecked Sendable {
     let counters = IngestCounters()
     let watermark: CommitWatermark
     private let queues: [PartitionQueue]
-    private let gate: OperationGate
+    private let gate: FairSemaphore
     private let stateLock = NSLock()
     private var source: EventSource?
     private var stopRequestedAt: Date?
@@ -57,7 +57,7 @@ public final class IngestPipeline: @unchecked Sendable {
         let inFlight = configuration.partitions * (configuration.queueCapacity + configuration.batchSize) + 1
         watermark = CommitWatermark(initial: resumeCursor ?? 0, capacity: 2 * inFlight)
         queues = (0..<configuration.partitions).map { _ in PartitionQueue(capacity: configuration.queueCapacity) }
-        gate = OperationGate(permits: configuration.maxConcurrentOperations)
+        gate = FairSemaphore(permits: configuration.maxConcurrentOperations)
     }
 
     /// Reads `source` until it ends or `stop()` is called, commits everything read, writes the

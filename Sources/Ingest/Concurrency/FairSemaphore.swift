@@ -27,10 +27,11 @@ public final class FairSemaphore: @unchecked Sendable {
     /// Threads waiting for a permit.
     public var waiterCount: Int { condition.withLock { waiting.count } }
 
-    /// Takes a permit, waiting at most `timeout` seconds behind earlier waiters. False on timeout
+    /// Takes a permit, waiting at most `timeout` seconds (nil: no limit) behind earlier waiters. False on timeout
     /// or once closed (the caller holds nothing then).
-    public func acquire(timeout: TimeInterval) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: max(0, timeout))
+    public func acquire(timeout: TimeInterval?) -> Bool {
+        // nil waits without a deadline (NSCondition cannot wait until `Date.distantFuture` on Linux).
+        let deadline = timeout.map { Date(timeIntervalSinceNow: max(0, $0)) }
         condition.lock()
         defer { condition.unlock() }
         if closed { return false }
@@ -42,7 +43,8 @@ public final class FairSemaphore: @unchecked Sendable {
         nextTicket &+= 1
         waiting.append(ticket)
         while !(waiting.first == ticket && available > 0) {
-            let signalled = condition.wait(until: deadline)
+            let signalled: Bool
+            if let deadline { signalled = condition.wait(until: deadline) } else { condition.wait(); signalled = true }
             let ready = waiting.first == ticket && available > 0
             if closed || (!signalled && !ready) {
                 waiting.removeAll { $0 == ticket }
@@ -64,6 +66,16 @@ public final class FairSemaphore: @unchecked Sendable {
             closed = true
             condition.broadcast()
         }
+    }
+
+    /// Runs `body` holding a permit, waiting as long as it takes (`MAX_CONCURRENT_OPS` gate of the
+    /// pipeline's writers, which never close it).
+    public func withPermit<T>(_ body: () throws -> T) rethrows -> T {
+        guard acquire(timeout: nil) else {
+            preconditionFailure("withPermit on a closed semaphore")
+        }
+        defer { release() }
+        return try body()
     }
 
     /// Returns a permit taken by `acquire`.
