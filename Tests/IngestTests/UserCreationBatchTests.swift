@@ -81,3 +81,22 @@ private final class ServingFetcher: HTTPFetcher, @unchecked Sendable {
         #expect(service.statistics.handlesVerifiedByHTTPS == 12)
     }
 }
+
+@Suite struct PendingUserCreationsBatchTakeTests {
+    @Test func aBatchIsTheOldestInOrderAllMarkedInProgress() {
+        let pending = PendingUserCreations(limit: 10)
+        pending.enqueue(["a", "b", "c", "d", "e"])
+        pending.enqueue(["b"]) // seen again: now the most recent
+        let first = pending.take(maximum: 3, timeout: 0.1).map(\.did)
+        #expect(first == ["a", "c", "d"])
+        #expect(pending.counts.inProgress == 3)
+        #expect(pending.counts.queued == 2)
+        // A DID in progress offered again is a de-duplication hit, not queued twice.
+        pending.enqueue(["a"])
+        #expect(pending.counts.deduplicated == 2)
+        #expect(pending.take(maximum: 10, timeout: 0.1).map(\.did) == ["e", "b"])
+        #expect(pending.take(maximum: 10, timeout: 0.1).isEmpty)
+        for did in ["a", "c", "d", "e", "b"] { pending.finish(did) }
+        #expect(pending.counts.inProgress == 0)
+    }
+}
