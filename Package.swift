@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // glibc's DNS stub resolver (libresolv, in libc6-dev): TXT lookups for handle resolution.
+        .systemLibrary(name: "CResolv"),
 
         // The one hand-written JSON writer every module emits through.
         .target(name: "JSON"),
@@ -58,7 +60,7 @@ let package = Package(
         // DIDs and keys: DID documents, resolution (PLC, did:web) with a shared cache, ES256K/ES256.
         .target(
             name: "Identity",
-            dependencies: ["Storage", "JSON", "COpenSSL", "CCurl", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Storage", "JSON", "COpenSSL", "CCurl", "CResolv", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "API",

@@ -139,6 +139,8 @@ http_setup() {
   "$BIN/appview-ingest" migrate || { warn "migrate failed"; return 1; }
   # Service auth: DID documents come from the PLC stand-in that the HTTP tests run on PLC_PORT.
   export SERVICE_DID=did:web:appview.test PLC_URL=http://127.0.0.1:$PLC_PORT TEST_PLC_PORT=$PLC_PORT
+  # Everything runs on 127.0.0.1 here (the did:web and PDS stand-ins too): allow private addresses.
+  export FETCH_ALLOW_PRIVATE_ADDRESSES=1
   log "starting appview-api (debug) on $STATE/appview-api.sock"
   start_api "$BIN/appview-api" "$STATE/appview-api.sock" "$API_THREADS" "$STATE/appview-api.log" \
     || { warn "appview-api did not start:"; tail -n 40 "$STATE/appview-api.log" >&2; return 1; }

@@ -15,3 +15,11 @@ public enum DIDResolutionError: Error, Equatable, CustomStringConvertible, Senda
         }
     }
 }
+
+extension DIDResolutionError {
+    /// The document was not fetched because its did:web host is not a public address.
+    public var isRefusedAddress: Bool {
+        guard case .invalidDocument(_, let reason) = self else { return false }
+        return reason.contains(FetchError.refusedAddressMarker)
+    }
+}

@@ -31,7 +31,9 @@ struct Run: ParsableCommand {
               USER_CREATION_SWEEP_BATCH   most queued again per sweep (500)
               USER_CREATION_FETCH_TIMEOUT_MS  handle check and profile fetch limit (5000)
               USER_CREATION_RETRY_BASE_S  first retry delay after a failure, doubling up to 1 h (30)
-              HANDLE_VERIFICATION_URL     where a handle's DID is read ({handle}; https://{handle}/.well-known/atproto-did)
+              HANDLE_VERIFICATION_URL     where a handle's DID is read over HTTP(S) when DNS has no answer ({handle}; https://{handle}/.well-known/atproto-did)
+              HANDLE_DNS_SERVER           nameserver of the _atproto.<handle> TXT lookups: system (resolv.conf), off, or IPv4[:port] (system)
+              FETCH_ALLOW_PRIVATE_ADDRESSES  1: PDS, handle and did:web hosts may be loopback/private addresses (tests, local stacks) (0)
               PLC_URL, DID_RESOLVE_TIMEOUT_MS  DID resolution, as for appview-api
               INGEST_METRICS_INTERVAL_MS  metrics snapshot period, at most 5000 (2000)
               INGEST_LEADER_POLL_MS       how often a standby tries to take over (1000)
@@ -78,6 +80,7 @@ struct Run: ParsableCommand {
             }
             resolverConfiguration.timeoutMilliseconds = try environment.positiveInt("DID_RESOLVE_TIMEOUT_MS", default: 5000, max: 60_000)
             resolverConfiguration.maxConcurrentFetches = userCreationConfiguration.maxConcurrent
+            resolverConfiguration.allowPrivateAddresses = userCreationConfiguration.allowPrivateAddresses
             let handleVerificationURL = environment["HANDLE_VERIFICATION_URL"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? UserCreationFetcher.defaultHandleVerificationURL
             guard handleVerificationURL.contains("{handle}") else {
@@ -88,12 +91,12 @@ struct Run: ParsableCommand {
             defer { pool.close() }
             let makeUserCreation = { () -> UserCreationService in
                 let resolver = DIDResolver(configuration: resolverConfiguration, store: DIDDocumentStore(pool: pool))
-                let fetcher = UserCreationFetcher(resolver: resolver, timeoutMilliseconds: userCreationConfiguration.fetchTimeoutMilliseconds,
+                let fetcher = UserCreationFetcher(resolver: resolver, configuration: userCreationConfiguration,
                                                   handleVerificationURL: handleVerificationURL)
                 return UserCreationService(
                     configuration: userCreationConfiguration,
                     store: UserCreationStore(pool: pool, baseBackoffSeconds: userCreationConfiguration.retryBaseSeconds),
-                    fetch: { fetcher.fetch($0) })
+                    fetch: { fetcher.fetch($0) }, prepare: { fetcher.prepare($0) })
             }
             try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
             let consumer = LiveConsumer(

@@ -9,14 +9,18 @@ import Glibc
 final class LoopbackServer: @unchecked Sendable {
     let port: UInt16
     private let listener: Int32
-    private let response: [UInt8]
+    private var response: [UInt8] = []
     private let delay: Double
     private let lock = NSLock()
     private var requests: [String] = []
 
-    init(status: Int = 200, body: [UInt8], delay: Double = 0) throws {
+    convenience init(status: Int = 200, body: [UInt8], delay: Double = 0) throws {
+        try self.init(status: status, delay: delay) { _ in body }
+    }
+
+    /// `body` is built from the port the server listens on (a did:web document names it).
+    init(status: Int = 200, delay: Double = 0, body: (UInt16) -> [UInt8]) throws {
         self.delay = delay
-        response = Array("HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var address = sockaddr_in()
@@ -28,6 +32,8 @@ final class LoopbackServer: @unchecked Sendable {
         guard bound == 0, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         port = UInt16(bigEndian: address.sin_port)
+        let body = body(port)
+        response = Array("HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
         let thread = Thread { [self] in serve() }
         thread.start()
     }

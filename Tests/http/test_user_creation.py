@@ -1,7 +1,9 @@
 """User creation inside `appview-ingest run`: actors seen for the first time get their handle (from
-their DID document, checked back against the DID) and profile (getRecord on their PDS) in the
-background, through a loopback PLC directory + PDS stand-in; a slow PLC never slows the ingest,
-and what it could not resolve is filled in by the sweep once the PLC answers again.
+their DID document, checked back against the DID by DNS TXT, then HTTPS) and profile (getRecord on
+their PDS) in the background, through a loopback PLC directory + PDS stand-in and a DNS stand-in; a
+slow PLC never slows the ingest, and what it could not resolve is filled in by the sweep once the
+PLC answers again. Hosts taken from data (PDS, handle, did:web) on loopback are refused unless
+FETCH_ALLOW_PRIVATE_ADDRESSES=1.
 
 The stream comes from `appview-bench ingest-stream` and is fed through a FIFO kept open, so `run
 --source file:` stays up (as a live consumer would) until SIGTERM.
@@ -17,6 +19,7 @@ import time
 import pytest
 
 from appview_env import psql, required_env, with_database
+from dns_standin import DnsStandIn
 from plc_standin import PlcStandIn
 from test_ingest_run import fresh_database, ingest_binary, ingest_env
 
@@ -59,13 +62,18 @@ def standin(stream):
         if index % 4 != 3:  # every fourth account has no profile record
             plc.register_profile(did, f"bafyprofile{index}", {"$type": "app.bsky.actor.profile", "displayName": f"Fetched {index}",
                                                               "description": "from the PDS"})
+    # Handles resolve by DNS first: the DNS stand-in answers NXDOMAIN unless a test registers a record.
+    plc.dns = DnsStandIn()
     yield plc
+    plc.dns.close()
     plc.close()
 
 
 def user_creation_env(plc, extra=None):
+    # The PDS stand-in is on loopback: data-derived hosts must be allowed to be private here.
     env = {"USER_CREATION": "on", "PLC_URL": plc.url, "DID_RESOLVE_TIMEOUT_MS": "1000",
            "HANDLE_VERIFICATION_URL": f"{plc.url}/handles/{{handle}}/.well-known/atproto-did",
+           "HANDLE_DNS_SERVER": plc.dns.address, "FETCH_ALLOW_PRIVATE_ADDRESSES": "1", "USER_CREATION_FETCH_TIMEOUT_MS": "1000",
            "MAX_CONCURRENT_USER_CREATIONS": "3", "USER_CREATION_SWEEP_INTERVAL_S": "1", "USER_CREATION_RETRY_BASE_S": "1"}
     env.update(extra or {})
     return env
@@ -250,10 +258,111 @@ def test_sigterm_leaves_unfinished_work_durable_for_the_next_leader(stream, stan
 
 @pytest.mark.parametrize("variable,value", [("USER_CREATION", "maybe"), ("USER_CREATION_QUEUE_LIMIT", "0"),
                                             ("USER_CREATION_WAIT_TIMEOUT_S", "-1"), ("HANDLE_VERIFICATION_URL", "https://example.test/"),
-                                            ("PLC_URL", "ftp://plc")])
+                                            ("PLC_URL", "ftp://plc"), ("HANDLE_DNS_SERVER", "localhost:53"),
+                                            ("HANDLE_DNS_SERVER", "127.0.0.1:99999"), ("FETCH_ALLOW_PRIVATE_ADDRESSES", "yes")])
 def test_invalid_user_creation_knobs_exit_2_naming_the_variable(variable, value, stream):
     url = with_database(required_env("DATABASE_URL"), "usercreation_http_knobs")
     result = subprocess.run([ingest_binary(), "run", "--source", f"file:{stream['path']}"], env=environment(url, {variable: value}),
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2, result.stderr[-2000:]
     assert variable in result.stderr
+
+
+def unverified_dids(stream):
+    """Indices and DIDs whose handle only user creation can set (no identity event in the stream)."""
+    return [(index, did) for index, did in enumerate(stream["dids"]) if did not in stream["relay_handles"]]
+
+
+def handles(url):
+    return dict(line.split("|", 1) for line in psql("SELECT did, coalesce(handle, '') FROM actors", url).splitlines())
+
+
+def test_handles_resolve_by_dns_txt_first_then_https(stream, standin):
+    """TXT naming the DID verifies it (even with no HTTPS answer); TXT naming another DID is an
+    impostor even where HTTPS agrees; NXDOMAIN, SERVFAIL, silence and malformed answers fall back to HTTPS."""
+    url = fresh_database("usercreation_http_dns")
+    candidates = unverified_dids(stream)
+    (dns_only, dns_did), (impostor, impostor_did), (silent, _), (malformed, _), (failing, _) = candidates[:5]
+    dns = standin.dns
+    standin.handles.pop(f"u{dns_only}.pds.test")           # only DNS knows this one
+    dns.txt(f"u{dns_only}.pds.test", "v=spf1 -all", ("did=", dns_did))
+    dns.txt(f"u{impostor}.pds.test", f"did={stream['dids'][(impostor + 1) % len(stream['dids'])]}")
+    dns.misbehave(f"u{silent}.pds.test", "silent")
+    dns.misbehave(f"u{malformed}.pds.test", "malformed")
+    dns.misbehave(f"u{failing}.pds.test", "servfail")
+    ingest = RunningIngest(url, stream, user_creation_env(standin))
+    try:
+        wait_for(lambda: cursor(url) == stream["last"] and pending(url) == 0, 60,
+                 lambda: f"not settled: {pending(url)} pending\n{ingest.output()[-3000:]}")
+        snapshot = metrics(url)
+    finally:
+        assert ingest.stop() == 0, ingest.output()[-3000:]
+    stored = handles(url)
+    assert stored[dns_did] == f"u{dns_only}.pds.test", "the DNS TXT record did not verify the handle"
+    assert stored[impostor_did] == "", "a handle whose TXT record names another DID was stored"
+    for index in (silent, malformed, failing):
+        assert stored[stream["dids"][index]] == f"u{index}.pds.test", f"no HTTPS fallback for u{index}"
+        assert dns.query_count(f"u{index}.pds.test") >= 1
+    for index, did in candidates[5:]:
+        assert stored[did] == f"u{index}.pds.test", did  # NXDOMAIN → HTTPS
+    creation = snapshot["userCreation"]
+    assert creation["handlesVerifiedByDNS"] >= 1
+    assert creation["handlesNamingAnotherDID"] >= 1
+    assert creation["handlesVerifiedByHTTPS"] >= len(candidates) - 2
+    assert creation["failures"] == 0
+
+
+def did_web_stream(stream, standin):
+    """The stream plus one post by the stand-in's did:web (whose document names the stand-in as PDS)."""
+    post = next(json.loads(line) for line in stream["lines"] if '"collection":"app.bsky.feed.post"' in line.replace(" ", ""))
+    post.update({"did": standin.web_did, "time_us": stream["last"] + 1})
+    post["commit"]["rkey"] = "3webpost22222"
+    standin.register(standin.web_did, {"id": standin.web_did, "alsoKnownAs": ["at://web.pds.test"],
+                                       "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer",
+                                                    "serviceEndpoint": standin.url}]})
+    standin.register_handle("web.pds.test", standin.web_did)
+    return {**stream, "lines": stream["lines"] + [json.dumps(post)], "last": stream["last"] + 1}
+
+
+def profile_requests(standin, dids):
+    return sum(standin.request_count("getRecord:" + did) for did in dids)
+
+
+def test_private_addresses_from_data_are_refused_unless_allowed(stream, standin):
+    """FETCH_ALLOW_PRIVATE_ADDRESSES=0: the PDS endpoints (loopback), a handle host on *.localhost and a
+    did:web on localhost are never contacted, and the refusals are counted as failures; PLC_URL, the
+    operator's, is still used. With it on, the same data is fetched."""
+    web_stream = did_web_stream(stream, standin)
+    template = f"http://{{handle}}.localhost:{standin.port}/handles/{{handle}}/.well-known/atproto-did"
+    env = user_creation_env(standin, {"FETCH_ALLOW_PRIVATE_ADDRESSES": "0", "HANDLE_VERIFICATION_URL": template})
+    url = fresh_database("usercreation_http_ssrf_off")
+    ingest = RunningIngest(url, web_stream, env)
+    try:
+        wait_for(lambda: cursor(url) == web_stream["last"] and metrics(url).get("userCreation", {}).get("refusedAddresses", 0) >= 10, 60,
+                 lambda: f"no refusals counted: {metrics(url).get('userCreation')}\n{ingest.output()[-3000:]}")
+        time.sleep(1.5)  # a sweep's worth of retries: still nothing may reach the stand-in
+        snapshot = metrics(url)
+    finally:
+        assert ingest.stop() == 0, ingest.output()[-3000:]
+    assert profile_requests(standin, stream["dids"] + [standin.web_did]) == 0, "a PDS on loopback was asked"
+    assert standin.request_count(standin.web_did) == 0, "a did:web on localhost was fetched"
+    assert max(standin.request_count(did) for did in stream["dids"]) >= 1, "the operator's PLC_URL was not used"
+    stored = handles(url)
+    assert all(stored[did] == "" for _, did in unverified_dids(stream)), "a handle was verified through a refused host"
+    creation = snapshot["userCreation"]
+    assert creation["failures"] >= creation["refusedAddresses"] // 2 > 0
+    assert pending(url) > 0  # refused work stays pending (retried with backoff), never marked done
+
+    # The same data with private addresses allowed: everything is fetched.
+    allowed = fresh_database("usercreation_http_ssrf_on")
+    ingest = RunningIngest(allowed, web_stream, {**env, "FETCH_ALLOW_PRIVATE_ADDRESSES": "1"})
+    try:
+        wait_for(lambda: cursor(allowed) == web_stream["last"] and pending(allowed) == 0, 60,
+                 lambda: f"{pending(allowed)} pending\n{ingest.output()[-3000:]}")
+    finally:
+        assert ingest.stop() == 0, ingest.output()[-3000:]
+    assert standin.request_count(standin.web_did) >= 1
+    assert profile_requests(standin, stream["dids"]) > 0
+    stored = handles(allowed)
+    assert all(stored[did] == f"u{index}.pds.test" for index, did in unverified_dids(stream))
+    assert stored[standin.web_did] == "web.pds.test"

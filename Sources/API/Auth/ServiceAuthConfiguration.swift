@@ -46,6 +46,8 @@ public struct ServiceAuthConfiguration: Sendable {
         resolver.cacheTTLSeconds = Double(try environment.positiveInt("DID_CACHE_TTL_S", default: defaultCacheTTLSeconds, max: 7 * 86_400))
         resolver.cacheSize = try environment.positiveInt("DID_CACHE_SIZE", default: defaultCacheSize, max: 10_000_000)
         resolver.timeoutMilliseconds = try environment.positiveInt("DID_RESOLVE_TIMEOUT_MS", default: defaultResolveTimeoutMilliseconds, max: 60_000)
+        // A token's did:web host is the caller's choice: never a private address unless allowed (tests, local stacks).
+        resolver.allowPrivateAddresses = try FetchDestinations.allowPrivateAddresses(environment)
         var skew = defaultClockSkewSeconds
         if let raw = environment["AUTH_CLOCK_SKEW_S"], !raw.isEmpty {
             guard let value = Int(raw), (0...300).contains(value) else {

@@ -71,6 +71,7 @@ public struct APIConfiguration {
           DID_CACHE_SIZE          DID documents kept in memory (default \(ServiceAuthConfiguration.defaultCacheSize)); all are
                                   also kept in the did_documents table
           DID_RESOLVE_TIMEOUT_MS  limit of one DID document fetch (default \(ServiceAuthConfiguration.defaultResolveTimeoutMilliseconds))
+          FETCH_ALLOW_PRIVATE_ADDRESSES  1: a did:web may resolve to a loopback/private address (tests, local stacks) (default 0)
           MIGRATIONS_DIR          migrations to compare the schema with (default ./migrations)
           LOG_LEVEL               trace|debug|info|notice|warning|error|critical (default info)
 

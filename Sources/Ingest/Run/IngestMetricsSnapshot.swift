@@ -93,6 +93,10 @@ public struct IngestMetricsSnapshot {
         writer.field("completed", creation.completed)
         writer.field("requeuedBySweep", creation.requeuedBySweep)
         writer.field("writeErrors", creation.writeErrors)
+        writer.field("handlesVerifiedByDNS", creation.handlesVerifiedByDNS)
+        writer.field("handlesVerifiedByHTTPS", creation.handlesVerifiedByHTTPS)
+        writer.field("handlesNamingAnotherDID", creation.handlesNamingAnotherDID)
+        writer.field("refusedAddresses", creation.refusedAddresses)
         writer.endObject()
         if let sourceStatistics {
             writer.key("jetstream")

@@ -89,6 +89,20 @@ public final class PendingUserCreations: @unchecked Sendable {
         }
     }
 
+    /// Up to `maximum` DIDs, least recently seen first, with when each was first queued, all now
+    /// marked in progress; waits up to `timeout` for the first. Empty on timeout or once closed.
+    public func take(maximum: Int, timeout: TimeInterval) -> [(did: String, since: Date)] {
+        guard let first = take(timeout: timeout) else { return [] }
+        var taken = [first]
+        condition.lock()
+        defer { condition.unlock() }
+        while taken.count < maximum, !closed, let entry = popOldest(), let state = waiting.removeValue(forKey: entry.did) {
+            inProgress.insert(entry.did)
+            taken.append((entry.did, state.since))
+        }
+        return taken
+    }
+
     /// `did` is no longer in progress.
     public func finish(_ did: String) {
         condition.withLock { _ = inProgress.remove(did) }

@@ -3,8 +3,10 @@ import Foundation
 import Logging
 
 /// Background user creation: actors created by the ingest are queued here (`enqueue`), a dispatcher
-/// thread hands them in FIFO order to `maxConcurrent` worker threads through a `FairSemaphore`
-/// (a DID that waited past the wait timeout is deferred to its durable marker), the workers do the
+/// thread takes them in FIFO order a batch at a time (`prepare` reads what the database already
+/// knows about the whole batch in one query) and hands them to `maxConcurrent` worker threads
+/// through a `FairSemaphore` (a DID that waited past the wait timeout is deferred to its durable
+/// marker), the workers do the
 /// blocking network work holding no database connection, and a writer thread stores the results in
 /// batches. A sweep thread queues due markers again (evicted, deferred, failed, or left by a previous
 /// process). `stop()` joins every thread; unfinished work stays in `user_creation_pending`.
@@ -13,6 +15,7 @@ public final class UserCreationService: @unchecked Sendable {
     public let pending: PendingUserCreations
     let semaphore: FairSemaphore
     let fetch: @Sendable (String) -> UserCreationOutcome
+    let prepare: @Sendable ([String]) -> Void
     let store: UserCreationStore
     let logger: Logger
 
@@ -25,13 +28,18 @@ public final class UserCreationService: @unchecked Sendable {
     private var counters = UserCreationStatistics()
     private let threads = DispatchGroup()
 
-    /// - Parameter fetch: the network work for one DID (`UserCreationFetcher.fetch`; tests inject their own).
+    /// - Parameters:
+    ///   - fetch: the network work for one DID (`UserCreationFetcher.fetch`; tests inject their own).
+    ///   - prepare: called on the dispatcher thread with each batch of DIDs before their fetches
+    ///     (`UserCreationFetcher.prepare`: their stored DID documents in one query).
     public init(configuration: UserCreationConfiguration, store: UserCreationStore,
                 fetch: @escaping @Sendable (String) -> UserCreationOutcome,
+                prepare: @escaping @Sendable ([String]) -> Void = { _ in },
                 logger: Logger = Logger(label: "appview.ingest.user-creation")) {
         self.configuration = configuration
         self.store = store
         self.fetch = fetch
+        self.prepare = prepare
         self.logger = logger
         pending = PendingUserCreations(limit: configuration.queueLimit)
         semaphore = FairSemaphore(permits: configuration.maxConcurrent)
@@ -98,34 +106,43 @@ public final class UserCreationService: @unchecked Sendable {
         thread.start()
     }
 
-    /// Oldest first: take a DID, wait for a permit within what is left of its wait budget.
+    /// Oldest first: take a batch of DIDs, prepare it, then for each DID wait for a permit within
+    /// what is left of its wait budget.
     private func dispatchLoop() {
         while !isStopped {
-            guard let item = pending.take(timeout: 0.5) else { continue }
-            let did = item.did
-            let budget = configuration.waitTimeoutSeconds - Date().timeIntervalSince(item.since)
-            guard budget > 0, semaphore.acquire(timeout: budget) else {
-                if isStopped {
-                    pending.finish(did)
+            let batch = pending.take(maximum: configuration.prepareBatch, timeout: 0.5)
+            guard !batch.isEmpty else { continue }
+            prepare(batch.map { $0.did })
+            for (index, item) in batch.enumerated() {
+                guard dispatch(item) else {
+                    // Stopped: what was taken and not dispatched stays in its marker.
+                    for rest in batch[index...] { pending.finish(rest.did) }
                     return
                 }
-                // Deferred, not lost: its marker is due again (the sweep queues it).
-                pending.finish(did)
-                condition.withLock { counters.deferred += 1 }
-                fallBack([did])
-                continue
-            }
-            let accepted = condition.withLock { () -> Bool in
-                guard !stopped else { return false }
-                jobs.append(did)
-                condition.broadcast()
-                return true
-            }
-            if !accepted {
-                semaphore.release()
-                pending.finish(did)
             }
         }
+    }
+
+    /// Hands one DID to the workers once a permit is free, or defers it; false once stopped.
+    private func dispatch(_ item: (did: String, since: Date)) -> Bool {
+        let did = item.did
+        let budget = configuration.waitTimeoutSeconds - Date().timeIntervalSince(item.since)
+        guard budget > 0, semaphore.acquire(timeout: budget) else {
+            if isStopped { return false }
+            // Deferred, not lost: its marker is due again (the sweep queues it).
+            pending.finish(did)
+            condition.withLock { counters.deferred += 1 }
+            fallBack([did])
+            return true
+        }
+        let accepted = condition.withLock { () -> Bool in
+            guard !stopped else { return false }
+            jobs.append(did)
+            condition.broadcast()
+            return true
+        }
+        if !accepted { semaphore.release() }
+        return accepted
     }
 
     /// One resolution at a time, holding a permit; no database connection here.
@@ -139,11 +156,14 @@ public final class UserCreationService: @unchecked Sendable {
             }
             condition.unlock()
             let outcome = fetch(did)
+            if let error = outcome.error {
+                logger.debug("user creation failed, retried later", metadata: ["did": "\(did)", "error": "\(error)"])
+            }
             condition.withLock {
                 // Released under the lock with the result appended, so the writer never sees
                 // no permit in use while a result is still on its way.
                 semaphore.release()
-                if outcome.error != nil { counters.failed += 1 }
+                counters.count(outcome)
                 results.append(outcome)
                 condition.broadcast()
             }

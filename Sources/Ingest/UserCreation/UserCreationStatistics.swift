@@ -19,10 +19,29 @@ public struct UserCreationStatistics: Sendable, Equatable {
     public var requeuedBySweep = 0
     /// Result batches the database refused (their markers stay).
     public var writeErrors = 0
+    /// Handles proven by their `_atproto` DNS TXT record / by `HANDLE_VERIFICATION_URL` (HTTPS).
+    public var handlesVerifiedByDNS = 0
+    public var handlesVerifiedByHTTPS = 0
+    /// Handles whose DNS record or HTTPS answer names another DID (left `handle.invalid`).
+    public var handlesNamingAnotherDID = 0
+    /// Fetches not made because a data-derived host (PDS, handle, did:web) is not a public address.
+    public var refusedAddresses = 0
     /// Whether the workers run in this process.
     public var running = false
 
     public init() {}
+
+    /// Counts what one resolution found.
+    mutating func count(_ outcome: UserCreationOutcome) {
+        if outcome.error != nil { failed += 1 }
+        switch outcome.handleCheck {
+        case .verifiedByDNS: handlesVerifiedByDNS += 1
+        case .verifiedByHTTPS: handlesVerifiedByHTTPS += 1
+        case .namesAnotherDID: handlesNamingAnotherDID += 1
+        case .unverified, .none: break
+        }
+        refusedAddresses += outcome.refusedAddresses
+    }
 
     /// `"45%"`: permits in use.
     public var utilization: String {

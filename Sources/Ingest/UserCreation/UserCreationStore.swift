@@ -1,3 +1,4 @@
+import Identity
 import Storage
 
 /// The database half of user creation: results written in batches, the durable markers read by the
@@ -38,7 +39,8 @@ public struct UserCreationStore: Sendable {
 
     /// Writes `outcomes` in one transaction. A handle is written unless an identity event already
     /// set one (the relay's verified handle wins); a profile only where the firehose has delivered
-    /// none. Settled outcomes drop their marker; failed ones keep it with a doubled delay.
+    /// none. Settled outcomes drop their marker; failed ones keep it with a doubled delay. The DID
+    /// documents fetched for them are stored in one statement of the same transaction.
     public func write(_ outcomes: [UserCreationOutcome]) throws {
         guard !outcomes.isEmpty else { return }
         // One order for every writer of actor rows, so concurrent transactions cannot deadlock.
@@ -47,7 +49,11 @@ public struct UserCreationStore: Sendable {
         let withProfile = outcomes.filter { $0.profile != nil }
         let settled = outcomes.filter { $0.error == nil }.map(\.did)
         let failed = outcomes.filter { $0.error != nil }
+        let documents = outcomes.compactMap(\.fetchedDocument)
         try pool.withTransaction { connection in
+            if !documents.isEmpty {
+                try DIDDocumentStore.save(documents, on: connection)
+            }
             if !withHandle.isEmpty {
                 try connection.query("""
                     UPDATE actors a SET handle = x.handle
