@@ -20,6 +20,7 @@
 #   INGEST_BENCH_WEBSOCKET=1             0 skips the WebSocket runs
 #   INGEST_BENCH_REPORT=bench/results/<date>-ingest.md   where the report goes
 #   INGEST_BENCH_PG_PORT=54362           port of the .local/bench-ingest cluster
+#   PG_EXTRA_OPTS=…                      extra server options of that cluster when the script starts it (scripts/pg-cluster.sh)
 #   BENCH_DATABASE_URL=…                 use this server instead (its durability settings are reported)
 #   INGEST_PARTITIONS, INGEST_BATCH_SIZE, … the pipeline's knobs (see README)
 set -euo pipefail
@@ -64,7 +65,7 @@ else
   fi
 fi
 export DATABASE_URL MIGRATIONS_DIR=$ROOT/migrations
-SETTINGS=$(psql -X -At "$DATABASE_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'wal_level')")
+SETTINGS=$(psql -X -At "$DATABASE_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_wal_size', 'wal_level', 'checkpoint_timeout', 'wal_compression', 'wal_buffers')")
 
 if [ ! -s "$STREAM" ]; then
   log "generating $EVENTS events"
