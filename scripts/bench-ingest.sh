@@ -22,6 +22,7 @@
 #   INGEST_BENCH_PG_PORT=54362           port of the .local/bench-ingest cluster
 #   PG_EXTRA_OPTS=…                      extra server options of that cluster when the script starts it (scripts/pg-cluster.sh)
 #   BENCH_DATABASE_URL=…                 use this server instead (its durability settings are reported)
+#   INGEST_BENCH_BINARY=…                a release appview-bench built elsewhere from the same sources (skips the build)
 #   INGEST_PARTITIONS, INGEST_BATCH_SIZE, … the pipeline's knobs (see README)
 set -euo pipefail
 
@@ -37,7 +38,7 @@ WEBSOCKET=${INGEST_BENCH_WEBSOCKET:-1}
 STATE=$ROOT/.local/bench-ingest
 RUN_DIR=$STATE/runs/$(date -u +%Y%m%dT%H%M%SZ)
 REPORT=${INGEST_BENCH_REPORT:-$ROOT/bench/results/$(date -u +%Y-%m-%d)-ingest.md}
-BENCH=$ROOT/.build/release/appview-bench
+BENCH=${INGEST_BENCH_BINARY:-$ROOT/.build/release/appview-bench}
 STREAM=$STATE/stream-$EVENTS.jsonl
 
 CLUSTER_STARTED=0
@@ -50,8 +51,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building appview-bench (release)"
-swift build -c release --product appview-bench >&2
+if [ -z "${INGEST_BENCH_BINARY:-}" ]; then
+  log "building appview-bench (release)"
+  swift build -c release --product appview-bench >&2
+fi
 mkdir -p "$RUN_DIR"
 
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
