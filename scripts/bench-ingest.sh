@@ -20,7 +20,9 @@
 #   INGEST_BENCH_WEBSOCKET=1             0 skips the WebSocket runs
 #   INGEST_BENCH_REPORT=bench/results/<date>-ingest.md   where the report goes
 #   INGEST_BENCH_PG_PORT=54362           port of the .local/bench-ingest cluster
+#   PG_EXTRA_OPTS=…                      extra server options of that cluster when the script starts it (scripts/pg-cluster.sh)
 #   BENCH_DATABASE_URL=…                 use this server instead (its durability settings are reported)
+#   INGEST_BENCH_BINARY=…                a release appview-bench built elsewhere from the same sources (skips the build)
 #   INGEST_PARTITIONS, INGEST_BATCH_SIZE, … the pipeline's knobs (see README)
 set -euo pipefail
 
@@ -36,7 +38,7 @@ WEBSOCKET=${INGEST_BENCH_WEBSOCKET:-1}
 STATE=$ROOT/.local/bench-ingest
 RUN_DIR=$STATE/runs/$(date -u +%Y%m%dT%H%M%SZ)
 REPORT=${INGEST_BENCH_REPORT:-$ROOT/bench/results/$(date -u +%Y-%m-%d)-ingest.md}
-BENCH=$ROOT/.build/release/appview-bench
+BENCH=${INGEST_BENCH_BINARY:-$ROOT/.build/release/appview-bench}
 STREAM=$STATE/stream-$EVENTS.jsonl
 
 CLUSTER_STARTED=0
@@ -49,8 +51,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building appview-bench (release)"
-swift build -c release --product appview-bench >&2
+if [ -z "${INGEST_BENCH_BINARY:-}" ]; then
+  log "building appview-bench (release)"
+  swift build -c release --product appview-bench >&2
+fi
 mkdir -p "$RUN_DIR"
 
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
@@ -64,7 +68,7 @@ else
   fi
 fi
 export DATABASE_URL MIGRATIONS_DIR=$ROOT/migrations
-SETTINGS=$(psql -X -At "$DATABASE_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'wal_level')")
+SETTINGS=$(psql -X -At "$DATABASE_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_wal_size', 'wal_level', 'checkpoint_timeout', 'wal_compression', 'wal_buffers')")
 
 if [ ! -s "$STREAM" ]; then
   log "generating $EVENTS events"

@@ -10,6 +10,7 @@
 # Layout: data <state-dir>/pg, socket dir <state-dir>/sock, server log <state-dir>/pg.log.
 # Listens on the unix socket and on 127.0.0.1:<port>; trust auth (local development only).
 # --fast (test cluster only): fsync=off, synchronous_commit=off, full_page_writes=off.
+# PG_EXTRA_OPTS (environment): extra server options appended at start, e.g. "-c max_wal_size=1GB".
 # stdout carries only the DATABASE_URL, so `url=$(scripts/pg-cluster.sh start ...)` works;
 # messages go to stderr.
 set -euo pipefail
@@ -152,7 +153,14 @@ case "$cmd" in
       opts+=" -c random_page_cost=1.1 -c log_min_duration_statement=1000 -c log_line_prefix='%m [%p] %d '"
       if [ "$fast" = 1 ]; then
         opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+      else
+        # Bulk ingest on a durable cluster (fsync and synchronous_commit stay on): fewer checkpoints,
+        # so fewer full-page images in the WAL, and those compressed; room for a batch's WAL in memory.
+        # Measured in bench/results/2026-11-23-ingest-throughput.md; README "Recommended PostgreSQL settings".
+        opts+=" -c checkpoint_timeout=30min -c max_wal_size=8GB -c wal_compression=lz4 -c wal_buffers=64MB"
       fi
+      # PG_EXTRA_OPTS: further or overriding settings (later -c wins), e.g. to measure a setting.
+      [ -n "${PG_EXTRA_OPTS:-}" ] && opts+=" $PG_EXTRA_OPTS"
       touch "$LOGFILE"
       [ "$(id -u)" -eq 0 ] && chown "$PGUSER_OS:" "$LOGFILE"
       log "starting on port $port (socket $SOCK$([ "$fast" = 1 ] && echo ', --fast'))"

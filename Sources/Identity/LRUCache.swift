@@ -1,7 +1,7 @@
-/// A size-bounded least-recently-used map. Not synchronized: the owner locks around it.
+/// A size-bounded least-recently-used map (the DID resolver's documents, the ingest's known actors). Not synchronized: the owner locks around it.
 /// Nodes live in an array linked by indices, so a hit or an insert is O(1) with no allocation
 /// once the cache is full.
-struct LRUCache<Key: Hashable, Value> {
+public struct LRUCache<Key: Hashable, Value> {
     private struct Node {
         var key: Key
         var value: Value
@@ -9,33 +9,35 @@ struct LRUCache<Key: Hashable, Value> {
         var older: Int
     }
 
-    let capacity: Int
+    public let capacity: Int
     private var nodes: [Node] = []
     private var index: [Key: Int] = [:]
     private var newest = -1
     private var oldest = -1
 
-    init(capacity: Int) {
+    /// An empty cache holding at most `capacity` entries.
+    public init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
     }
 
-    var count: Int { index.count }
+    /// Entries held.
+    public var count: Int { index.count }
 
     /// The value, marked most recently used.
-    mutating func get(_ key: Key) -> Value? {
+    public mutating func get(_ key: Key) -> Value? {
         guard let slot = index[key] else { return nil }
         moveToNewest(slot)
         return nodes[slot].value
     }
 
     /// The value without touching the recency order.
-    func peek(_ key: Key) -> Value? {
+    public func peek(_ key: Key) -> Value? {
         index[key].map { nodes[$0].value }
     }
 
     /// Inserts or replaces; evicts the least recently used entry when full.
-    mutating func set(_ key: Key, _ value: Value) {
+    public mutating func set(_ key: Key, _ value: Value) {
         if let slot = index[key] {
             nodes[slot].value = value
             moveToNewest(slot)

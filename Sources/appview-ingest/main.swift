@@ -94,7 +94,7 @@ struct Import: ParsableCommand {
             try MigrationRunner(directory: MigrationRunner.defaultDirectory()).requireUpToDate(pool)
             let source = try FileEventSource(path: file)
             let cursorName = cursorSource ?? "import:" + (file == "-" ? "stdin" : URL(fileURLWithPath: file).lastPathComponent)
-            let indexer = Indexer(pool: pool)
+            let indexer = Indexer(pool: pool, configuration: pipelineConfiguration)
             let storedCursor = resume ? try indexer.cursor(source: cursorName) : nil
             let pipeline = IngestPipeline(indexer: indexer, configuration: pipelineConfiguration, cursorSource: cursorName,
                                           resumeCursor: storedCursor, skipThrough: storedCursor, outageRetryLimit: 30)

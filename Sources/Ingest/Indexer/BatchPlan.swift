@@ -5,7 +5,9 @@
 /// is a function of the record alone, so the state after a sequence of operations on one URI equals
 /// the effect of the last one (create → delete ends deleted; delete → create ends created). The plan
 /// therefore keeps only the last operation per URI, per identity/account the newest event, and per
-/// profile the last operation. Aggregates are recomputed afterwards from the live rows.
+/// profile the last operation, with one exception: a create or update older (by event time) than a
+/// delete of the same URI seen before it is dropped (the delete's tombstone outlives it). Aggregates
+/// are adjusted afterwards by exactly the rows written and removed.
 struct BatchPlan {
     /// A record to (re)write or remove.
     enum RecordChange<Row> {
@@ -20,10 +22,12 @@ struct BatchPlan {
 
     struct SubjectRow {
         var uri: String, cid: String, authorDID: String, subject: StrongRef, createdAt: Int64, indexedAt: Int64
+        var timeMicroseconds: Int64
     }
 
     struct GraphRow {
         var uri: String, cid: String, creatorDID: String, subjectDID: String, createdAt: Int64, indexedAt: Int64
+        var timeMicroseconds: Int64
     }
 
     struct ProfileRow {
@@ -56,6 +60,8 @@ struct BatchPlan {
     var reposts = OrderedChanges<SubjectRow>()
     var follows = OrderedChanges<GraphRow>()
     var blocks = OrderedChanges<GraphRow>()
+    /// Newest delete event time (`time_us`) per record URI of this batch: the tombstones it writes.
+    var tombstones: [String: Int64] = [:]
 
     init(events: [JetstreamEvent]) {
         for event in events { add(event) }
@@ -88,14 +94,16 @@ struct BatchPlan {
 
     mutating func addCommit(_ operation: CommitOperation, collection: IndexedCollection, event: JetstreamEvent, indexedAt: Int64) {
         let uri = operation.uri
+        let time = event.timeMicroseconds
         guard let record = operation.record, let cid = operation.cid, operation.action != .delete else {
+            if collection != .profile, tombstones[uri].map({ $0 < time }) ?? true { tombstones[uri] = time }
             switch collection {
-            case .post: posts.set(uri, .delete)
-            case .like: likes.set(uri, .delete)
-            case .repost: reposts.set(uri, .delete)
-            case .follow: follows.set(uri, .delete)
-            case .block: blocks.set(uri, .delete)
-            case .profile: if operation.rkey == "self" { profiles.set(event.did, .delete) }
+            case .post: posts.set(uri, .delete, time: time)
+            case .like: likes.set(uri, .delete, time: time)
+            case .repost: reposts.set(uri, .delete, time: time)
+            case .follow: follows.set(uri, .delete, time: time)
+            case .block: blocks.set(uri, .delete, time: time)
+            case .profile: if operation.rkey == "self" { profiles.set(event.did, .delete, time: time) }
             }
             return
         }
@@ -105,26 +113,30 @@ struct BatchPlan {
                 see(did, at: indexedAt)
             }
             posts.set(uri, .upsert(PostRow(uri: uri, cid: cid, authorDID: event.did, record: post, indexedAt: indexedAt,
-                                           timeMicroseconds: event.timeMicroseconds)))
+                                           timeMicroseconds: time)), time: time)
         case .like(let like):
             see(like.subject.uri.did, at: indexedAt)
             likes.set(uri, .upsert(SubjectRow(uri: uri, cid: cid, authorDID: event.did, subject: like.subject,
-                                              createdAt: like.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt)))
+                                              createdAt: like.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt,
+                                              timeMicroseconds: time)), time: time)
         case .repost(let repost):
             see(repost.subject.uri.did, at: indexedAt)
             reposts.set(uri, .upsert(SubjectRow(uri: uri, cid: cid, authorDID: event.did, subject: repost.subject,
-                                                createdAt: repost.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt)))
+                                                createdAt: repost.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt,
+                                                timeMicroseconds: time)), time: time)
         case .follow(let follow):
             see(follow.subjectDID, at: indexedAt)
             follows.set(uri, .upsert(GraphRow(uri: uri, cid: cid, creatorDID: event.did, subjectDID: follow.subjectDID,
-                                              createdAt: follow.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt)))
+                                              createdAt: follow.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt,
+                                              timeMicroseconds: time)), time: time)
         case .block(let block):
             see(block.subjectDID, at: indexedAt)
             blocks.set(uri, .upsert(GraphRow(uri: uri, cid: cid, creatorDID: event.did, subjectDID: block.subjectDID,
-                                             createdAt: block.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt)))
+                                             createdAt: block.createdAtMilliseconds ?? indexedAt, indexedAt: indexedAt,
+                                             timeMicroseconds: time)), time: time)
         case .profile(let profile):
             // Only the `self` record is the account's profile.
-            if operation.rkey == "self" { profiles.set(event.did, .upsert(ProfileRow(cid: cid, record: profile))) }
+            if operation.rkey == "self" { profiles.set(event.did, .upsert(ProfileRow(cid: cid, record: profile)), time: time) }
         }
     }
 }
@@ -133,8 +145,21 @@ struct BatchPlan {
 struct OrderedChanges<Row> {
     private(set) var keys: [String] = []
     private(set) var changes: [String: BatchPlan.RecordChange<Row>] = [:]
+    /// Event time of each key's delete, while a delete is its last change.
+    private var deleteTimes: [String: Int64] = [:]
 
-    mutating func set(_ key: String, _ change: BatchPlan.RecordChange<Row>) {
+    /// Records `change` as the key's last one, except a create/update that is not newer than a delete
+    /// of the key already in the batch: the record stays deleted (that create happened before the delete).
+    mutating func set(_ key: String, _ change: BatchPlan.RecordChange<Row>, time: Int64) {
+        switch change {
+        case .delete:
+            deleteTimes[key] = time
+        case .upsert:
+            if let deletedAt = deleteTimes[key] {
+                if deletedAt >= time { return }
+                deleteTimes[key] = nil
+            }
+        }
         if changes.updateValue(change, forKey: key) == nil { keys.append(key) }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import Logging
 import Storage
 
@@ -31,8 +32,8 @@ public final class Indexer: @unchecked Sendable {
     public enum WriterLock: String, Sendable {
         /// One indexer transaction at a time: counts exact, no deadlock between indexer writers.
         case global
-        /// No lock: for measuring what the lock costs only. Concurrent writers can then miss each
-        /// other's uncommitted rows when recounting a shared subject, and deadlock.
+        /// No lock: for measuring what the lock costs only. Concurrent writers can then deadlock on
+        /// shared aggregate rows and miss each other's uncommitted tombstones.
         case unsafeNone = "unsafe-none"
     }
 
@@ -47,34 +48,104 @@ public final class Indexer: @unchecked Sendable {
         createdActorsLock.withLock { createdActorsHandler = handler }
     }
 
+    /// Actors known to exist, with an upper bound of their stored first-sight time (ms): a batch
+    /// upserts only DIDs missing here or seen earlier than that bound. Filled after commit only;
+    /// nothing deletes actor rows, so an entry never goes stale.
+    private let knownActorsLock = NSLock()
+    private var knownActors: LRUCache<String, Int64>
+    /// Tombstones older than this (event time, µs) behind a batch's newest event are pruned.
+    let tombstoneHorizonMicroseconds: Int64
+    private let pruneLock = NSLock()
+    private var lastPrune: UInt64?
+    /// Least time between two prunes (ns; tests shorten it), and most tombstones one prune removes
+    /// (it runs inside a batch).
+    var tombstonePruneInterval: UInt64 {
+        get { pruneLock.withLock { pruneInterval } }
+        set { pruneLock.withLock { pruneInterval = newValue } }
+    }
+    private var pruneInterval: UInt64 = 10_000_000_000
+    static let pruneLimit = 5000
+
     /// An indexer writing through `pool` (one connection per `apply`).
-    public init(pool: ConnectionPool, writerLock: WriterLock = .global, logger: Logger = Logger(label: "appview.ingest.indexer")) {
+    /// - Parameters:
+    ///   - knownActorCapacity: actors remembered as existing (`INGEST_ACTOR_CACHE_SIZE`).
+    ///   - tombstoneHorizonSeconds: how long (event time) a delete's tombstone is kept (`INGEST_TOMBSTONE_HORIZON_S`).
+    public init(pool: ConnectionPool, writerLock: WriterLock = .global, knownActorCapacity: Int = 100_000,
+                tombstoneHorizonSeconds: Int = 7 * 86_400, logger: Logger = Logger(label: "appview.ingest.indexer")) {
         self.pool = pool
         self.writerLock = writerLock
         self.logger = logger
+        knownActors = LRUCache(capacity: max(1, knownActorCapacity))
+        tombstoneHorizonMicroseconds = Int64(tombstoneHorizonSeconds) * 1_000_000
+    }
+
+    /// An indexer with the pipeline configuration's cache size and tombstone horizon.
+    public convenience init(pool: ConnectionPool, configuration: IngestPipelineConfiguration, writerLock: WriterLock = .global,
+                            logger: Logger = Logger(label: "appview.ingest.indexer")) {
+        self.init(pool: pool, writerLock: writerLock, knownActorCapacity: configuration.knownActorCacheSize,
+                  tombstoneHorizonSeconds: configuration.tombstoneHorizonSeconds, logger: logger)
+    }
+
+    /// The DIDs of the plan whose actor rows may need an insert or an earlier first sight.
+    private func actorsToUpsert(_ plan: BatchPlan) -> [String] {
+        knownActorsLock.withLock {
+            plan.actorsSeen.filter { did, seen in knownActors.peek(did).map { seen < $0 } ?? true }.keys.sorted()
+        }
+    }
+
+    /// After commit: every actor of the plan exists, first seen no later than this batch saw it.
+    private func rememberActors(_ plan: BatchPlan) {
+        knownActorsLock.withLock {
+            for (did, seen) in plan.actorsSeen {
+                knownActors.set(did, knownActors.peek(did).map { min($0, seen) } ?? seen)
+            }
+        }
+    }
+
+    /// Whether this batch prunes old tombstones (at most once per `tombstonePruneInterval`; the first batch does).
+    private func takePruneTurn() -> Bool {
+        pruneLock.withLock {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if let lastPrune, now &- lastPrune < pruneInterval { return false }
+            lastPrune = now
+            return true
+        }
+    }
+
+    /// Removes up to `pruneLimit` tombstones older than the horizon behind `newest` (µs).
+    private func pruneTombstones(before newest: Int64, _ connection: PostgresConnection) throws {
+        try connection.query("""
+            DELETE FROM record_tombstones WHERE uri IN (
+                SELECT uri FROM record_tombstones WHERE time_us < $1::bigint ORDER BY time_us LIMIT $2::int)
+            """, [newest - tombstoneHorizonMicroseconds, Self.pruneLimit])
     }
 
     /// Applies `events` (in their order) in one transaction, together with `cursor` when given.
     /// Idempotent: applying the same events again changes nothing.
     public func apply(_ events: [JetstreamEvent], cursor: IngestCursor? = nil) throws {
         let plan = BatchPlan(events: events)
+        let actors = actorsToUpsert(plan)
+        let newestEvent = events.lazy.map(\.timeMicroseconds).max()
+        let prune = newestEvent != nil && takePruneTurn()
         // Set by the attempt that commits (`withTransaction` may run the body again).
         var created: [String] = []
         try pool.withTransaction { connection in
-            // Aggregates are recounted from the rows this transaction sees; two writers counting
-            // concurrently could each miss the other's uncommitted rows. One writer at a time keeps
-            // counts exact even when a live consumer and an import run together.
+            // One writer at a time: the newest-tombstone bound a batch reads stays true until it
+            // commits, and writers never hold row locks of shared aggregates against each other
+            // (no deadlocks), even when a live consumer and an import run together.
             do {
                 if writerLock == .global {
                     try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [Self.writerLockKey])
                 }
-                created = try BatchWriter(connection: connection, plan: plan).write()
+                created = try BatchWriter(connection: connection, plan: plan, actorsToUpsert: actors).write()
+                if prune, let newestEvent { try pruneTombstones(before: newestEvent, connection) }
                 if let cursor { try Self.writeCursor(cursor, connection) }
             } catch let error as PostgresError {
                 countConflict(error)
                 throw error
             }
         }
+        rememberActors(plan)
         if !created.isEmpty, let handler = createdActorsLock.withLock({ createdActorsHandler }) { handler(created) }
     }
 

@@ -21,9 +21,16 @@ public struct IngestPipelineConfiguration: Sendable, Equatable {
     public var maxConcurrentUserCreations: Int
     /// `INGEST_METRICS_INTERVAL_MS`: how often the metrics snapshot is written to the database.
     public var metricsIntervalMilliseconds: Int
+    /// `INGEST_ACTOR_CACHE_SIZE`: actors the indexer remembers as existing, so their rows are not
+    /// upserted again on every sight (least recently seen evicted; an evicted actor is upserted again).
+    public var knownActorCacheSize: Int
+    /// `INGEST_TOMBSTONE_HORIZON_S`: how long (in event time, behind the newest event applied) a
+    /// delete's tombstone is kept; a create older than an applied delete within it is not applied.
+    public var tombstoneHorizonSeconds: Int
 
     public init(partitions: Int = 2, batchSize: Int = 1000, batchMaxDelayMilliseconds: Int = 50, queueCapacity: Int = 5000,
-                maxConcurrentOperations: Int = 4, maxConcurrentUserCreations: Int = 5, metricsIntervalMilliseconds: Int = 2000) {
+                maxConcurrentOperations: Int = 4, maxConcurrentUserCreations: Int = 5, metricsIntervalMilliseconds: Int = 2000,
+                knownActorCacheSize: Int = 100_000, tombstoneHorizonSeconds: Int = 7 * 86_400) {
         self.partitions = partitions
         self.batchSize = batchSize
         self.batchMaxDelayMilliseconds = batchMaxDelayMilliseconds
@@ -31,6 +38,8 @@ public struct IngestPipelineConfiguration: Sendable, Equatable {
         self.maxConcurrentOperations = maxConcurrentOperations
         self.maxConcurrentUserCreations = maxConcurrentUserCreations
         self.metricsIntervalMilliseconds = metricsIntervalMilliseconds
+        self.knownActorCacheSize = knownActorCacheSize
+        self.tombstoneHorizonSeconds = tombstoneHorizonSeconds
     }
 
     /// Reads the knobs from `environment` (unset → `defaults`), checking each range and the
@@ -49,6 +58,10 @@ public struct IngestPipelineConfiguration: Sendable, Equatable {
             "MAX_CONCURRENT_USER_CREATIONS", default: defaults.maxConcurrentUserCreations, max: 1000)
         configuration.metricsIntervalMilliseconds = try environment.positiveInt(
             "INGEST_METRICS_INTERVAL_MS", default: defaults.metricsIntervalMilliseconds, max: 5000)
+        configuration.knownActorCacheSize = try environment.positiveInt(
+            "INGEST_ACTOR_CACHE_SIZE", default: defaults.knownActorCacheSize, max: 10_000_000)
+        configuration.tombstoneHorizonSeconds = try environment.positiveInt(
+            "INGEST_TOMBSTONE_HORIZON_S", default: defaults.tombstoneHorizonSeconds, max: 366 * 86_400)
         try configuration.validate(poolSize: poolSize)
         return configuration
     }

@@ -93,7 +93,7 @@ public final class LiveConsumer: @unchecked Sendable {
     private func lead(leaderLock: LeaderLock, publisher: MetricsPublisher) throws -> LeadEnd {
         let startedAt = Date()
         let configuration = pipelineConfiguration
-        let indexer = Indexer(pool: pool)
+        let indexer = Indexer(pool: pool, configuration: configuration)
         // Leader only: new actors are resolved in the background; stopping leaves the rest durable.
         let userCreation = makeUserCreation?()
         if let userCreation {

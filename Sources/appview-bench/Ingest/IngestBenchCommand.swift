@@ -55,7 +55,7 @@ struct IngestBenchCommand: ParsableCommand {
                                                         maxConcurrentOperations: 1)
         }
         guard let lockMode = Indexer.WriterLock(rawValue: writerLock) else { throw ValidationError("--writer-lock: global or unsafe-none") }
-        let indexer = Indexer(pool: pool, writerLock: lockMode)
+        let indexer = Indexer(pool: pool, configuration: configuration, writerLock: lockMode)
         let pipeline = IngestPipeline(indexer: indexer, configuration: configuration, cursorSource: "bench")
         let inner: EventSource
         if let jetstream {
