@@ -1,0 +1,42 @@
+/// A signed repository commit (atproto repository spec, versions 2 and 3):
+/// `{did, version, data, rev, prev, sig}`.
+public struct RepoCommit: Sendable, Equatable {
+    public var did: String
+    public var version: Int64
+    /// Root of the Merkle search tree of the records.
+    public var data: CID
+    public var rev: String
+    /// Previous commit (nullable; always null in version 3).
+    public var prev: CID?
+    /// Signature over the DAG-CBOR of the commit without `sig`.
+    public var signature: [UInt8]
+
+    /// Decodes a commit block.
+    public init(block: ArraySlice<UInt8>, limits: DAGCBORLimits = .default) throws(IPLDError) {
+        let value = try DAGCBORDecoder(limits: limits).decode(block)
+        try self.init(value: value)
+    }
+
+    /// Reads the fields of a decoded commit object.
+    public init(value: DAGCBORValue) throws(IPLDError) {
+        guard let did = value["did"]?.stringValue else { throw .invalidRepositoryStructure("commit.did") }
+        guard let version = value["version"]?.intValue, version == 2 || version == 3 else {
+            throw .invalidRepositoryStructure("commit.version")
+        }
+        guard let data = value["data"]?.linkValue else { throw .invalidRepositoryStructure("commit.data") }
+        guard let rev = value["rev"]?.stringValue else { throw .invalidRepositoryStructure("commit.rev") }
+        guard let signature = value["sig"]?.bytesValue else { throw .invalidRepositoryStructure("commit.sig") }
+        var prev: CID?
+        switch value["prev"] {
+        case nil, .null?: prev = nil
+        case .link(let cid)?: prev = cid
+        default: throw .invalidRepositoryStructure("commit.prev")
+        }
+        self.did = did
+        self.version = version
+        self.data = data
+        self.rev = rev
+        self.prev = prev
+        self.signature = signature
+    }
+}
