@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "API", targets: ["API"]),
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Identity", targets: ["Identity"]),
+        .library(name: "IPLD", targets: ["IPLD"]),
         .executable(name: "appview-api", targets: ["appview-api"]),
         .executable(name: "appview-ingest", targets: ["appview-ingest"]),
         .executable(name: "appview-bench", targets: ["appview-bench"]),
@@ -33,6 +34,9 @@ let package = Package(
 
         // The one hand-written JSON writer every module emits through.
         .target(name: "JSON"),
+        // DAG-CBOR, CIDs, CAR v1 and the repository MST: strict, bounded decoding of relay bytes.
+        // COpenSSL only for SHA-256 (block CID verification).
+        .target(name: "IPLD", dependencies: ["COpenSSL"]),
         .target(
             name: "Storage",
             dependencies: [
@@ -47,6 +51,8 @@ let package = Package(
             dependencies: [
                 "Storage", "JSON", .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                // The relay firehose: DAG-CBOR frames and CAR blocks decoded into Jetstream events.
+                "IPLD",
                 // User creation resolves new actors' DID documents through the shared resolver.
                 "Identity",
                 // The live Jetstream source: a WebSocket client on NIO with inbound backpressure.
@@ -76,13 +82,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "appview-bench",
-            dependencies: ["API", "JSON", "Storage", "Ingest", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["API", "JSON", "Storage", "Ingest", "IPLD", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
 
         // Test support: throwaway databases on the local test cluster.
         .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "IPLDTests", dependencies: ["IPLD"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Identity", "JSON", "Storage", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Ingest", "Storage", "TestSupport"]),
