@@ -42,9 +42,9 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
     /// The next Jetstream message (one JSON object, UTF-8). Blocks the calling thread until one
     /// arrives; nil once `stop()` was called. Never throws: connection trouble is retried, counted
     /// and logged, not surfaced.
-    public func next() throws -> Data? {
+    public func next() throws -> SourceEvent? {
         startIfNeeded()
-        return buffer.take()
+        return buffer.take().map { SourceEvent(json: $0) }
     }
 
     /// Closes the connection, ends reconnecting and makes `next()` return nil promptly. Any thread.
