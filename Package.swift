@@ -80,7 +80,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "appview-bench",
-            dependencies: ["API", "JSON", "Storage", "Ingest", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["API", "JSON", "Storage", "Ingest", "IPLD", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
 

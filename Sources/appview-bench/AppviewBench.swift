@@ -8,7 +8,8 @@ struct AppviewBench: ParsableCommand {
         commandName: "appview-bench",
         abstract: "Read-path benchmark: dataset generator, anchor queries, pgbench ceiling, wrk service runs, report.",
         subcommands: [GenerateCommand.self, DatasetInfoCommand.self, AnchorsCommand.self, ServiceCommand.self, CeilingCommand.self,
-                      PrintSQLCommand.self, ServeCommand.self, ReportCommand.self, FactCommand.self, IngestStreamCommand.self, IngestBenchCommand.self])
+                      PrintSQLCommand.self, ServeCommand.self, ReportCommand.self, FactCommand.self, IngestStreamCommand.self, IngestBenchCommand.self,
+                      RelayDecodingBenchCommand.self])
 
     /// Line-buffered stdout, so progress shows up when the output is piped to a log.
     static func main() {

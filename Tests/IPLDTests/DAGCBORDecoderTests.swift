@@ -114,7 +114,7 @@ struct DAGCBORDecoderTests {
         #expect(throws: IPLDError.unsupportedEncoding(offset: 0)) { try decoder.decode([0xE0]) }  // simple value 0
         #expect(throws: IPLDError.trailingBytes(offset: 1)) { try decoder.decode([0x00, 0x00]) }
         #expect(throws: IPLDError.unexpectedEnd(offset: 0)) { try decoder.decode([]) }
-        #expect(throws: IPLDError.unexpectedEnd(offset: 1)) { try decoder.decode([0x19, 0x01]) }
+        #expect(throws: IPLDError.unexpectedEnd(offset: 2)) { try decoder.decode([0x19, 0x01]) }
     }
 
     @Test("the value budget bounds memory whatever the shape")

@@ -162,7 +162,7 @@ struct RelayFrameDecodingTests {
     @Test("ops Jetstream skips are skipped and listed; deletes and updates come through")
     func skippedOperations() throws {
         let like = RelayTestFrames.map(["$type": .string("app.bsky.feed.like")])
-        var missing = RelayTestFrames.create("app.bsky.feed.like/missing", like)
+        var missing = RelayTestFrames.create("app.bsky.feed.like/missing", RelayTestFrames.map(["$type": .string("app.bsky.feed.like"), "n": .int(2)]))
         missing.includeRecord = false
         var mismatch = RelayTestFrames.create("app.bsky.feed.like/mismatch", RelayTestFrames.map(["x": .int(1)]))
         mismatch.announcedCID = CID.sha256(of: [1])

@@ -62,7 +62,7 @@ enum JetstreamRecordJSON {
     static func appendMap(_ entries: [DAGCBORMapEntry], to writer: inout JetstreamJSONWriter) throws(ConversionError) {
         guard entries.count <= maximumContainerCount else { throw ConversionError(reason: "map too large") }
         if let link = entries.first(where: { $0.key == "$link" }) {
-            guard entries.count == 1, case .string(let text) = link.value, let cid = try? CID(string: text) else {
+            guard entries.count == 1, case .string(let text) = link.value, let cid = try? IPLD.CID(string: text) else {
                 throw ConversionError(reason: "invalid $link object")
             }
             appendLink(cid, to: &writer)
@@ -104,7 +104,7 @@ enum JetstreamRecordJSON {
         guard entries.count == 4 else { throw ConversionError(reason: "blob without exactly 4 fields") }
         var size: Int64?
         var mimeType: String?
-        var reference: CID?
+        var reference: IPLD.CID?
         for entry in entries {
             switch (entry.key, entry.value) {
             case ("size", .int(let number)): size = number
@@ -113,7 +113,7 @@ enum JetstreamRecordJSON {
             case ("ref", .link(let cid)): reference = cid
             case ("ref", .map(let inner)):
                 guard inner.count == 1, inner[0].key == "$link", case .string(let text) = inner[0].value,
-                      let cid = try? CID(string: text) else { throw ConversionError(reason: "invalid blob ref") }
+                      let cid = try? IPLD.CID(string: text) else { throw ConversionError(reason: "invalid blob ref") }
                 reference = cid
             default: break
             }
@@ -128,7 +128,7 @@ enum JetstreamRecordJSON {
         writer.byte(UInt8(ascii: "}"))
     }
 
-    static func appendLink(_ cid: CID, to writer: inout JetstreamJSONWriter) {
+    static func appendLink(_ cid: IPLD.CID, to writer: inout JetstreamJSONWriter) {
         writer.raw("{\"$link\":")
         writer.string(cid.string)
         writer.byte(UInt8(ascii: "}"))

@@ -92,7 +92,7 @@ extension RelayFrameDecoder {
     private func appendRecord(_ path: String, expected: DAGCBORValue?, from tree: MerkleSearchTree, car: CARFile,
                               to writer: inout JetstreamJSONWriter) -> String? {
         guard case .link(let expectedCID)? = expected else { return "create/update without cid" }
-        let found: CID?
+        let found: IPLD.CID?
         do throws(IPLDError) {
             found = try tree.lookup(path)
         } catch {
