@@ -51,24 +51,42 @@ struct RelaySourceTests {
     func resumeAfterDrop() async throws {
         let replayer = try RelayReplayer(file: Self.corpusFrames, arguments: ["--drop-after", "60"])
         let committed = LockedValue<Int64?>(nil)
-        let source = RelaySource.forTest(url: replayer.url, committed: committed)
+        // The reconnect waits 1.5 s: by then the reader has long taken its 30 frames.
+        let source = RelaySource.forTest(url: replayer.url, committed: committed) {
+            $0.reconnectMinimumMilliseconds = 1500
+            $0.reconnectMaximumMilliseconds = 1500
+        }
         defer { source.stop() }
-        // The "pipeline" commits slowly, so frames are still buffered when the connection drops.
-        let items = try await blocking { try source.takeUntil(seq: Self.lastSeq, committing: committed, pauseEvery: 5) }
+        // The "pipeline" commits the first 30 frames, then stalls until the source has reconnected:
+        // the frames after them that the first connection delivered are still in the buffer.
+        let committedAtDrop = Self.firstSeq + 29
+        var items = try await blocking { try source.takeUntil(seq: committedAtDrop, committing: committed) }
+        try await eventually(timeout: 20) { ((try? replayer.statusNow())?.connections.count ?? 0) >= 2 }
+        items += try await blocking { try source.takeUntil(seq: Self.lastSeq, committing: committed) }
         let events = items.filter { !$0.json.isEmpty }.map { RelayCorpus.withoutTime([UInt8]($0.json)) }
         #expect(events == (try Self.expectedCorpusEvents()), "every event once, in order")
         let connections = try await replayer.status().connections
-        #expect(connections.count == 2)
-        #expect(connections.first?.cursor == nil)
-        let resumedAt = try #require(connections.last?.cursor)
-        #expect(resumedAt >= Self.firstSeq && resumedAt < Self.firstSeq + 60)
+        #expect(connections.map(\.cursor) == [nil, committedAtDrop])
         let statistics = source.statistics
         #expect(statistics.reconnects == 1)
-        #expect(statistics.lastConnectCursor == resumedAt)
-        // What the second connection repeated below the highest seq already read was skipped, not re-delivered
-        // (the replayer's abort may lose the last frames it wrote: at most 60 came on the first connection).
-        #expect(statistics.replayedFrames > 0 && statistics.replayedFrames <= Int(Self.firstSeq + 59 - resumedAt))
+        #expect(statistics.lastConnectCursor == committedAtDrop)
+        // The second connection repeated what the first had delivered after the committed seq: skipped,
+        // not re-delivered (the replayer's abort may lose the last few frames it wrote of the 60).
+        #expect(statistics.replayedFrames >= 20 && statistics.replayedFrames <= 30, "\(statistics.replayedFrames)")
         #expect(statistics.outOfOrderFrames == 0)
+        #expect(statistics.messages == 150 + statistics.replayedFrames)
+    }
+
+    @Test("a drop before anything is committed resumes before the first frame received, not at the live head")
+    func resumeBeforeAnyCommit() async throws {
+        let replayer = try RelayReplayer(file: Self.corpusFrames, arguments: ["--drop-after", "40"])
+        let source = RelaySource.forTest(url: replayer.url)  // never commits
+        defer { source.stop() }
+        let items = try await blocking { try source.takeUntil(seq: Self.lastSeq) }
+        let events = items.filter { !$0.json.isEmpty }.map { RelayCorpus.withoutTime([UInt8]($0.json)) }
+        #expect(events == (try Self.expectedCorpusEvents()), "every event once, in order")
+        #expect(try await replayer.status().connections.map(\.cursor) == [nil, Self.firstSeq - 1])
+        #expect(source.statistics.replayedFrames >= 30)
     }
 
     @Test("an error frame is counted and ends the connection; it is re-opened at the committed seq; nothing lost")
@@ -202,6 +220,11 @@ final class RelayReplayer {
     /// The replayer rewrites its status every 50 ms; this waits one period so it is current.
     func status() async throws -> Status {
         try await Task.sleep(for: .milliseconds(120))
+        return try statusNow()
+    }
+
+    /// The status as last written (up to 50 ms old).
+    func statusNow() throws -> Status {
         guard let object = try Self.readStatusObject(statusFile) else { throw JetstreamReplayer.ReplayerError.noStatus }
         let connections = (object["connections"] as? [[String: Any]] ?? []).map { connection in
             ((connection["cursor"] as? NSNumber)?.int64Value, connection["sent"] as? Int ?? 0)

@@ -270,6 +270,33 @@ def test_relay_error_frame_is_counted_reconnected_and_loses_nothing(relay_stream
     assert differences(dump(url), relay_reference) == []
 
 
+def test_relay_connection_dropped_again_and_again_resumes_at_the_committed_seq_and_loses_nothing(relay_stream, relay_reference):
+    """Every connection is cut (no close frame) after 400 frames: each reconnect subscribes at the
+    committed seq, frames already read are skipped as replayed, none is lost or applied twice."""
+    url = fresh_database("relay_drops")
+    replayer = Replayer(relay_stream["frames"], "--drop-after", "400", "--faults-on-every-connection")
+    process = start_relay(url, replayer.url, {"INGEST_METRICS_INTERVAL_MS": "200"})
+    try:
+        wait_for_cursor(url, relay_stream["last_seq"], process, timeout=180)
+        time.sleep(0.5)
+        stop(process)
+        final = snapshot(url)
+        connections = replayer.status()["connections"]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        replayer.close()
+    relay = final["relay"]
+    assert len(connections) >= relay_stream["count"] // 400, connections
+    cursors = [connection["cursor"] for connection in connections]
+    assert cursors[0] is None and all(cursor is not None for cursor in cursors[1:])
+    assert cursors[1:] == sorted(cursors[1:]), "a resume never goes back"
+    assert relay["reconnects"] == len(connections) - 1 and relay["outOfOrderFrames"] == 0, relay
+    # Each frame was accepted exactly once: what the connections sent is the stream plus the skipped overlaps.
+    assert relay["messages"] == relay_stream["count"] + relay["replayedFrames"], relay
+    assert differences(dump(url), relay_reference) == []
+
+
 def test_relay_info_repeat_garbage_and_text_are_counted_and_skipped():
     expected = dump(import_reference(CORPUS_EVENTS, "relay_skips_import"))
     url = fresh_database("relay_skips_run")

@@ -8,7 +8,8 @@ import Logging
 /// The connection task only buffers frames (bounded: a full buffer stops reading the socket) and
 /// notices error frames; decoding runs in `next()`, on the pipeline's dedicated reader thread, never
 /// on the cooperative pool. Every (re)connect subscribes with `cursor` = the committed `seq` (the
-/// relay sends the frames after it; no rewind is needed); frames at or below the highest `seq`
+/// relay sends the frames after it; no rewind is needed; with nothing committed yet, the seq before
+/// the first frame received, so a reconnect does not jump to the live head); frames at or below the highest `seq`
 /// already accepted — the overlap after a reconnect, or a relay repeating itself — are skipped and
 /// counted (`RelaySourceSequencer`). Events get `time_us` = the wall clock when decoded (strictly
 /// increasing), as Jetstream stamps its own.
@@ -49,12 +50,20 @@ public final class RelaySource: EventSource, @unchecked Sendable {
         let buffer = WebSocketMessageBuffer(capacity: configuration.bufferCapacity, maximumBytes: configuration.bufferMaximumBytes)
         self.buffer = buffer
         let counters = counters
+        let firstSeq = FirstSeq()
         socket = ReconnectingWebSocket(
             settings: configuration.webSocketSettings, buffer: buffer, logger: logger, resumeCursor: resumeCursor,
-            subscribe: { [configuration] committed in (configuration.subscribeURL(cursor: committed), committed) },
+            subscribe: { [configuration] committed in
+                // Nothing committed yet but frames received: resume before the first of them, not at the live
+                // head (which would skip what the relay sent while disconnected); the overlap is skipped as replayed.
+                let cursor = committed ?? firstSeq.value.map { $0 - 1 }
+                return (configuration.subscribeURL(cursor: cursor), cursor)
+            },
             inspect: { message in
+                let operation = RelayFrameHeader.operation(of: message)
+                if operation == 1 { firstSeq.noteIfFirst(message) }
                 // The server closes after an error frame; closing here too ends the connection even if it does not.
-                RelayFrameHeader.operation(of: message) == -1 ? .deliverThenClose : .deliver
+                return operation == -1 ? .deliverThenClose : .deliver
             },
             progressMetadata: { ["last_seq": "\(counters.snapshot.lastSeq.map(String.init) ?? "none")"] })
     }
@@ -202,6 +211,21 @@ extension RelayFrame.Kind {
         case .error: return "error"
         case .unknown(let type): return type
         }
+    }
+}
+
+/// The `seq` of the first frame this source received, read on the connection task from that frame
+/// alone (decoded without its records, so cheaply): where a reconnect resumes while nothing is committed.
+private final class FirstSeq: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seq: Int64?
+    private static let decoder = RelayFrameDecoder(wantedCollections: [])
+
+    var value: Int64? { lock.withLock { seq } }
+
+    func noteIfFirst(_ frame: Data) {
+        guard value == nil, let found = try? Self.decoder.decode(Array(frame), timeMicroseconds: 0).seq else { return }
+        lock.withLock { if seq == nil { seq = found } }
     }
 }
 
