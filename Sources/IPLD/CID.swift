@@ -111,5 +111,8 @@ public struct CID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { string }
 
     public static func == (lhs: CID, rhs: CID) -> Bool { lhs.bytes == rhs.bytes }
-    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+    /// The digest's bytes in one call (hashing `[UInt8]` element by element is slow).
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }

@@ -183,8 +183,9 @@ struct DAGCBORReader {
     mutating func readStringBody(_ argument: UInt64, start: Int) throws(IPLDError) -> String {
         let length = try checkedLength(argument, bytesPerUnit: 1, limit: limits.maximumStringBytes, at: start)
         let slice = UnsafeBufferPointer(rebasing: input[position..<(position + length)])
-        guard let string = String(validating: slice, as: UTF8.self) else { throw .invalidUTF8(offset: start) }
+        guard UTF8Validation.isValid(slice) else { throw .invalidUTF8(offset: start) }
         position += length
-        return string
+        // Validated above: decoding repairs nothing and takes the fast path.
+        return String(decoding: slice, as: UTF8.self)
     }
 }

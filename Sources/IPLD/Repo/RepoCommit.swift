@@ -40,3 +40,14 @@ public struct RepoCommit: Sendable, Equatable {
         self.signature = signature
     }
 }
+
+extension RepoCommit {
+    /// The bytes the commit's signature covers: the commit object without `sig`, re-encoded as
+    /// canonical DAG-CBOR (the encoder reproduces canonical input byte for byte).
+    public static func unsignedBytes(of commit: DAGCBORValue) throws(IPLDError) -> [UInt8] {
+        guard case .map(let entries) = commit, entries.contains(where: { $0.key == "sig" }) else {
+            throw .invalidRepositoryStructure("commit.sig")
+        }
+        return DAGCBOREncoder.encode(.map(entries.filter { $0.key != "sig" }))
+    }
+}
