@@ -3,6 +3,7 @@
 // timeout is a crash; every input must end as an event list or a RelayDecodingError. Error kinds
 // are tallied and printed when libFuzzer exits.
 import Foundation
+import IPLD
 
 #if canImport(Glibc)
 import Glibc

@@ -5,7 +5,8 @@
 #
 # usage: scripts/fuzz-relay.sh [SECONDS]     (default 60; FUZZ_RSS_LIMIT_MB default 1024)
 # The target is built with swiftc directly (-sanitize=fuzzer,address) from Sources/IPLD and
-# Sources/Ingest/Relay, which therefore stay free of other project dependencies.
+# Sources/Ingest/Relay (all but RelayCommitSignature.swift), which therefore stay free of other
+# project dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
@@ -13,8 +14,10 @@ RSS_LIMIT=${FUZZ_RSS_LIMIT_MB:-1024}
 WORK=.local/fuzz-relay
 mkdir -p "$WORK/build" "$WORK/corpus" "$WORK/artifacts" "$WORK/relay-src"
 
-# The Relay sources import IPLD as a module; here IPLD is a module built beside them.
-for file in Sources/Ingest/Relay/*.swift; do cp "$file" "$WORK/relay-src/"; done
+# The Relay decoding sources import IPLD as a module; here IPLD is a module built beside them.
+# (The signature check, which needs Identity, is left out.)
+rm -f "$WORK"/relay-src/*.swift
+for file in $(grep -L '^import Identity' Sources/Ingest/Relay/*.swift); do cp "$file" "$WORK/relay-src/"; done
 MODULEMAP="-Xcc -fmodule-map-file=$PWD/Sources/COpenSSL/module.modulemap"
 echo "building the fuzz target (swiftc -sanitize=fuzzer,address)…"
 # (ld.gold warns about every local ASan symbol: the build log keeps them out of sight.)

@@ -105,4 +105,48 @@ struct CARReaderTests {
         }
         #expect(throws: IPLDError.self) { try CARReader().read(headerOnly + [0x03, 0x05, 0x05, 0x05]) }
     }
+
+    func entry(_ prefix: Int64, _ suffix: String, _ value: CID, right: CID? = nil) -> DAGCBORValue {
+        .map([DAGCBORMapEntry(key: "k", value: .bytes(Array(suffix.utf8))), DAGCBORMapEntry(key: "p", value: .int(prefix)),
+              DAGCBORMapEntry(key: "t", value: right.map { .link($0) } ?? .null), DAGCBORMapEntry(key: "v", value: .link(value))])
+    }
+
+    func tree(_ nodes: [DAGCBORValue], root: Int = 0) throws -> MerkleSearchTree {
+        let encoded = nodes.map { DAGCBOREncoder.encode($0) }
+        let cids = encoded.map { CID.sha256(of: $0) }
+        let header = DAGCBOREncoder.encode(.map([DAGCBORMapEntry(key: "roots", value: .array([.link(cids[root])])),
+                                                 DAGCBORMapEntry(key: "version", value: .int(1))]))
+        var bytes = Varint.encode(UInt64(header.count)) + header
+        for (cid, block) in zip(cids, encoded) { bytes += Varint.encode(UInt64(cid.bytes.count + block.count)) + cid.bytes + block }
+        return MerkleSearchTree(blocks: try CARReader().read(bytes), root: cids[root])
+    }
+
+    @Test("MST lookups descend left and right subtrees and refuse malformed nodes and missing blocks")
+    func treeLookups() throws {
+        let record = CID.sha256(of: [1])
+        let other = CID.sha256(of: [2])
+        let leaf = DAGCBORValue.map([DAGCBORMapEntry(key: "e", value: .array([entry(0, "a/m", other)])),
+                                     DAGCBORMapEntry(key: "l", value: .null)])
+        let leafCID = CID.sha256(of: DAGCBOREncoder.encode(leaf))
+        let root = DAGCBORValue.map([DAGCBORMapEntry(key: "e", value: .array([entry(0, "a/c", record, right: leafCID), entry(2, "z", record)])),
+                                     DAGCBORMapEntry(key: "l", value: .null)])
+        let good = try tree([root, leaf])
+        #expect(try good.lookup("a/c") == record)
+        #expect(try good.lookup("a/z") == record)
+        #expect(try good.lookup("a/m") == other)
+        #expect(try good.lookup("a/a") == nil)
+        #expect(try good.entries().map(\.key) == ["a/c", "a/m", "a/z"])
+        // The subtree holding a/m is missing from the blocks.
+        let missing = try tree([root])
+        #expect(throws: IPLDError.missingBlock(leafCID)) { try missing.lookup("a/m") }
+        #expect(try missing.lookup("a/c") == record)
+        // A prefix longer than the previous key, a node without entries, an entry without v.
+        let badPrefix = DAGCBORValue.map([DAGCBORMapEntry(key: "e", value: .array([entry(5, "x", record)])), DAGCBORMapEntry(key: "l", value: .null)])
+        #expect(throws: IPLDError.self) { try tree([badPrefix]).lookup("x") }
+        #expect(throws: IPLDError.self) { try tree([.map([DAGCBORMapEntry(key: "l", value: .null)])]).lookup("x") }
+        let noValue = DAGCBORValue.map([DAGCBORMapEntry(key: "e", value: .array([.map([DAGCBORMapEntry(key: "k", value: .bytes([0x78])),
+                                                                                         DAGCBORMapEntry(key: "p", value: .int(0))])]))])
+        #expect(throws: IPLDError.self) { try tree([noValue]).lookup("x") }
+        #expect(throws: IPLDError.self) { try tree([.array([])]).lookup("x") }
+    }
 }

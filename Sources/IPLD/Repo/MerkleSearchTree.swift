@@ -57,28 +57,6 @@ public struct MerkleSearchTree: Sendable {
         return Node(left: left, entries: entries)
     }
 
-    /// The record CID stored under `key` (`collection/rkey`), or nil when the tree does not hold it.
-    public func lookup(_ key: String) throws(IPLDError) -> CID? {
-        let target = Array(key.utf8)
-        var current: CID? = root
-        var height = 0
-        while let cid = current {
-            height += 1
-            guard height <= maximumHeight else { throw .invalidRepositoryStructure("mst height") }
-            let node = try node(cid)
-            // Entries are sorted: descend left of the first key greater than the target.
-            var next = node.left
-            var found: CID?
-            for entry in node.entries {
-                if entry.key == target { found = entry.value; break }
-                if entry.key.lexicographicallyPrecedes(target) { next = entry.right } else { break }
-            }
-            if let found { return found }
-            current = next
-        }
-        return nil
-    }
-
     /// Every `(key, record CID)` of the tree in key order. `maximumEntries` bounds the walk.
     public func entries(maximumEntries: Int = 10_000_000) throws(IPLDError) -> [(key: String, cid: CID)] {
         var out: [(key: String, cid: CID)] = []
