@@ -43,7 +43,7 @@ struct RelaySourceTests {
         #expect(statistics.events == 150)
         #expect(statistics.lastSeq == Self.lastSeq)
         #expect(statistics.malformedFrames.isEmpty && statistics.outOfOrderFrames == 0 && statistics.replayedFrames == 0)
-        #expect(statistics.connects == 1)
+        #expect(statistics.connects == 1, "\(statistics)")
         #expect(try await replayer.status().connections.map(\.cursor) == [nil])
     }
 

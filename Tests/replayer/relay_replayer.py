@@ -41,6 +41,8 @@ from websockets.exceptions import ConnectionClosed
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import relay_frames  # noqa: E402
 
+# The process that started this one, read first thing: exit_with_parent watches it.
+PARENT = os.getppid()
 PATH = "/xrpc/com.atproto.sync.subscribeRepos"
 CONTROLS = {"dropAfter": "drop_after", "stallAfter": "stall_after", "errorAfter": "error_after", "infoAfter": "info_after",
             "repeatAfter": "repeat_after", "garbageAfter": "garbage_after", "textAfter": "text_after"}
@@ -176,6 +178,7 @@ class Replayer:
             stop = asyncio.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+            asyncio.get_running_loop().create_task(exit_with_parent(stop, self.args.parent))
             await stop.wait()
 
 
@@ -191,15 +194,20 @@ def binary_frame(payload):
     return header + payload
 
 
-def die_with_parent():
-    """A test runner killed mid-test must not leave replayers behind (Linux prctl PR_SET_PDEATHSIG).
-    A child of a Swift test process inherits a signal mask that blocks SIGTERM: unblock it first."""
+def unblock_stop_signals():
+    """A child of a Swift test process inherits a signal mask that blocks SIGTERM: unblock it."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+
+
+async def exit_with_parent(stop, parent):
+    """A test runner killed mid-test must not leave replayers behind. Not PR_SET_PDEATHSIG: it fires
+    when the *thread* that started this process ends, and a Swift test starts it from a pool thread
+    that may be retired while the test still runs. The parent process is watched instead."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            stop.set()
+            return
+        await asyncio.sleep(0.5)
 
 
 def main():
@@ -218,7 +226,8 @@ def main():
     parser.add_argument("--batch", type=int, default=32, help="frames written to the socket at once")
     parser.add_argument("--status-file")
     args = parser.parse_args()
-    die_with_parent()
+    args.parent = PARENT
+    unblock_stop_signals()
     try:
         asyncio.run(Replayer(args).run())
     except KeyboardInterrupt:
