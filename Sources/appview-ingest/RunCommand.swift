@@ -8,7 +8,7 @@ import Storage
 /// `appview-ingest run`: the live consumer.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Consumes Jetstream live through the ingest pipeline; one process per database leads, others stand by.",
+        abstract: "Consumes Jetstream or the relay firehose live through the ingest pipeline; one process per source leads, others stand by.",
         discussion: """
             Several `run` processes may share one database: a PostgreSQL advisory lock elects one leader,
             the others poll and take over within INGEST_LEADER_POLL_MS of the leader's death. SIGTERM or
@@ -37,18 +37,30 @@ struct Run: ParsableCommand {
               PLC_URL, DID_RESOLVE_TIMEOUT_MS  DID resolution, as for appview-api
               INGEST_METRICS_INTERVAL_MS  metrics snapshot period, at most 5000 (2000)
               INGEST_LEADER_POLL_MS       how often a standby tries to take over (1000)
-              JETSTREAM_URL …             the live source's settings (see the README)
+              JETSTREAM_URL …             --source jetstream: Jetstream's settings (see the README)
+
+            --source relay reads the relay firehose (com.atproto.sync.subscribeRepos) and resumes at the
+            committed seq (cursor source `relay`):
+              RELAY_URL                   wss://HOST of the relay; /xrpc/com.atproto.sync.subscribeRepos is appended (wss://bsky.network)
+              RELAY_STALL_TIMEOUT_S       no frame for this long → reconnect (30; 1–3600)
+              RELAY_RECONNECT_MIN_MS      first reconnect delay, doubling per failure, full jitter (250; 1–60000)
+              RELAY_RECONNECT_MAX_MS      reconnect delay cap (30000; min–600000)
+              RELAY_PING_INTERVAL_S       keep-alive ping period (20; 1–3600)
+              RELAY_BUFFER_CAPACITY       frames held between socket and pipeline (4096; 1–1000000)
+              RELAY_BUFFER_MAX_BYTES      bytes held between socket and pipeline (64 MiB; max message–4 GiB)
+              RELAY_MAX_MESSAGE_BYTES     larger frames are counted and skipped (4 MiB; 64 KiB–64 MiB)
+              RELAY_CA_FILE               PEM certificates trusted for wss:// (system trust store)
             """)
 
-    @Option(help: ArgumentHelp("Read events from file:PATH instead of Jetstream (tests, replays).", visibility: .hidden))
+    @Option(help: "Where events come from: jetstream (default), relay, or file:PATH (a Jetstream JSONL file; tests, replays).")
     var source: String?
 
-    @Option(help: "Cursor source name in ingest_cursor (default: jetstream, or file:<name> with --source).")
+    @Option(help: "Cursor source name in ingest_cursor (default: jetstream, relay, or file:<name>).")
     var cursorSource: String?
 
     func validate() throws {
-        if let source, !source.hasPrefix("file:") || source.count <= 5 {
-            throw ValidationError("--source must be file:PATH")
+        if let source, source != "jetstream", source != "relay", !source.hasPrefix("file:") || source.count <= 5 {
+            throw ValidationError("--source must be jetstream, relay or file:PATH")
         }
     }
 
@@ -58,12 +70,14 @@ struct Run: ParsableCommand {
             let databaseConfiguration = try ingestDatabaseConfiguration()
             let pipelineConfiguration = try IngestPipelineConfiguration.fromEnvironment(environment, poolSize: databaseConfiguration.poolSize)
             let pollMilliseconds = try environment.positiveInt("INGEST_LEADER_POLL_MS", default: 1000, max: 60_000)
-            let filePath = source.map { String($0.dropFirst(5)) }
-            let jetstreamConfiguration = filePath == nil ? try JetstreamSourceConfiguration.fromEnvironment(environment) : nil
+            let filePath = source.flatMap { $0.hasPrefix("file:") ? String($0.dropFirst(5)) : nil }
+            let isRelay = source == "relay"
+            let jetstreamConfiguration = filePath == nil && !isRelay ? try JetstreamSourceConfiguration.fromEnvironment(environment) : nil
+            let relayConfiguration = isRelay ? try RelaySourceConfiguration.fromEnvironment(environment) : nil
             if let filePath, !FileManager.default.isReadableFile(atPath: filePath) {
                 throw ImportError("cannot open \(filePath) for reading")
             }
-            let cursorName = cursorSource ?? filePath.map { "file:" + URL(fileURLWithPath: $0).lastPathComponent } ?? "jetstream"
+            let cursorName = cursorSource ?? filePath.map { "file:" + URL(fileURLWithPath: $0).lastPathComponent } ?? (isRelay ? "relay" : "jetstream")
 
             let userCreationSwitch = environment["USER_CREATION"] ?? (filePath == nil ? "on" : "off")
             guard ["on", "off"].contains(userCreationSwitch) else {
@@ -104,6 +118,10 @@ struct Run: ParsableCommand {
                 pollInterval: Double(pollMilliseconds) / 1000,
                 makeSource: { resumeCursor in
                     if let filePath { return try FileEventSource(path: filePath) }
+                    if let relayConfiguration {
+                        return RelaySource(configuration: relayConfiguration, resumeCursor: resumeCursor,
+                                           logger: Logger(label: "appview.ingest.relay"))
+                    }
                     return JetstreamSource(configuration: jetstreamConfiguration!, resumeCursor: resumeCursor,
                                            logger: Logger(label: "appview.ingest.jetstream"))
                 },

@@ -40,7 +40,7 @@ struct JetstreamSourceMemoryProbe {
             var count = 0
             var last: Int64 = 0
             var inOrder = true
-            while count < times.count, let message = try source.next() {
+            while count < times.count, let message = try source.next()?.json {
                 let time = timeMicroseconds(message)
                 inOrder = inOrder && time > last
                 last = time

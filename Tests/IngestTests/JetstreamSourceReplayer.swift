@@ -138,7 +138,7 @@ extension JetstreamSource {
         let watchdog = DispatchWorkItem { [weak self] in self?.stop() }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         defer { watchdog.cancel() }
-        while messages.count < count, let message = try next() {
+        while messages.count < count, let message = try next()?.json {
             onEach(message)
             messages.append(message)
         }
@@ -153,7 +153,7 @@ extension JetstreamSource {
         let watchdog = DispatchWorkItem { [weak self] in self?.stop() }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         defer { watchdog.cancel() }
-        while !missing.isEmpty, let message = try next() {
+        while !missing.isEmpty, let message = try next()?.json {
             let time = timeMicroseconds(message)
             received.append(time)
             missing.remove(time)

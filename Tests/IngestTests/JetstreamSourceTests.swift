@@ -239,7 +239,7 @@ struct JetstreamSourceTests {
         let replayer = try JetstreamReplayer(file: empty)
         let source = JetstreamSource.forTest(url: replayer.url)
         let returned = DispatchSemaphore(value: 0)
-        let result = LockedValue<Data??>(nil)
+        let result = LockedValue<SourceEvent??>(nil)
         Thread.detachNewThread {
             result.set(.some(try? source.next()))
             returned.signal()

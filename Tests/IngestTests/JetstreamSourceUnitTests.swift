@@ -109,7 +109,7 @@ struct JetstreamSourceUnitTests {
 
     @Test("whole and fragmented text messages are assembled")
     func assembly() {
-        var assembler = JetstreamMessageAssembler(maximumMessageBytes: 16)
+        var assembler = WebSocketMessageAssembler(maximumMessageBytes: 16)
         #expect(assembler.consume(kind: .text, payload: Data("{\"a\":1}".utf8), fin: true) == .message(Data("{\"a\":1}".utf8)))
         #expect(assembler.consume(kind: .text, payload: Data("{\"b\"".utf8), fin: false) == .incomplete)
         #expect(assembler.consume(kind: .continuation, payload: Data(":2".utf8), fin: false) == .incomplete)
@@ -118,7 +118,7 @@ struct JetstreamSourceUnitTests {
 
     @Test("an oversized message is dropped whole, even across fragments, and the next one is intact")
     func oversized() {
-        var assembler = JetstreamMessageAssembler(maximumMessageBytes: 16)
+        var assembler = WebSocketMessageAssembler(maximumMessageBytes: 16)
         #expect(assembler.consume(kind: .text, payload: Data("{\"time_us\":12,".utf8), fin: false) == .incomplete)
         #expect(assembler.consume(kind: .continuation, payload: Data(repeating: 120, count: 100), fin: false) == .incomplete)
         guard case .oversized(let size, let prefix) = assembler.consume(kind: .continuation, payload: Data("}".utf8), fin: true) else {
@@ -133,11 +133,11 @@ struct JetstreamSourceUnitTests {
 
     @Test("binary messages and out-of-sequence continuations are reported, not delivered")
     func invalidFrames() {
-        var assembler = JetstreamMessageAssembler(maximumMessageBytes: 16)
+        var assembler = WebSocketMessageAssembler(maximumMessageBytes: 16)
         #expect(assembler.consume(kind: .binary, payload: Data([1, 2, 3]), fin: false) == .incomplete)
-        #expect(assembler.consume(kind: .continuation, payload: Data([4]), fin: true) == .binary(size: 4))
+        #expect(assembler.consume(kind: .continuation, payload: Data([4]), fin: true) == .unexpectedKind(size: 4))
         #expect(assembler.consume(kind: .continuation, payload: Data([4]), fin: true) == .protocolViolation)
-        var inMessage = JetstreamMessageAssembler(maximumMessageBytes: 16)
+        var inMessage = WebSocketMessageAssembler(maximumMessageBytes: 16)
         _ = inMessage.consume(kind: .text, payload: Data("{".utf8), fin: false)
         #expect(inMessage.consume(kind: .text, payload: Data("{}".utf8), fin: true) == .protocolViolation)
     }
@@ -154,7 +154,7 @@ struct JetstreamSourceUnitTests {
 
     @Test("the buffer holds at most its capacity; a full buffer suspends the producer until the consumer takes")
     func bufferBounds() async throws {
-        let buffer = JetstreamMessageBuffer(capacity: 3, maximumBytes: 1 << 20)
+        let buffer = WebSocketMessageBuffer(capacity: 3, maximumBytes: 1 << 20)
         let produced = LockedValue(0)
         let producer = Task {
             for index in 0..<10 {
@@ -179,7 +179,7 @@ struct JetstreamSourceUnitTests {
 
     @Test("the byte limit also suspends the producer, but a single message larger than it still passes")
     func bufferBytes() async throws {
-        let buffer = JetstreamMessageBuffer(capacity: 100, maximumBytes: 10)
+        let buffer = WebSocketMessageBuffer(capacity: 100, maximumBytes: 10)
         #expect(await buffer.put(Data(count: 50)))  // empty buffer: always admitted
         let second = Task { await buffer.put(Data(count: 5)) }
         try await Task.sleep(for: .milliseconds(100))
@@ -191,7 +191,7 @@ struct JetstreamSourceUnitTests {
 
     @Test("close() wakes a waiting consumer and a waiting producer")
     func bufferClose() async throws {
-        let buffer = JetstreamMessageBuffer(capacity: 1, maximumBytes: 100)
+        let buffer = WebSocketMessageBuffer(capacity: 1, maximumBytes: 100)
         #expect(await buffer.put(Data("a".utf8)))
         let producer = Task { await buffer.put(Data("b".utf8)) }
         try await Task.sleep(for: .milliseconds(50))

@@ -164,12 +164,12 @@ final class CountingSource: EventSource, @unchecked Sendable {
 
     var served: Int { lock.withLock { position } }
 
-    func next() throws -> Data? {
+    func next() throws -> SourceEvent? {
         lock.withLock {
             if let stopAfter, position >= stopAfter { stopped = true }
             guard !stopped, position < lines.count else { return nil }
             position += 1
-            return lines[position - 1]
+            return SourceEvent(json: lines[position - 1])
         }
     }
 

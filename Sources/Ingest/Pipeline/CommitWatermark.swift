@@ -1,7 +1,8 @@
 import Foundation
 
-/// The resume cursor as a low watermark across partitions: the highest `time_us` such that every
-/// event received up to it (in arrival order) is committed. Events are registered in arrival order
+/// The resume cursor as a low watermark across partitions: the highest position (`time_us`, or the
+/// source's own cursor such as the relay's `seq`) such that every event received up to it (in
+/// arrival order) is committed. Events are registered in arrival order
 /// by the reader and marked committed by the writers, in any order across partitions.
 ///
 /// A writer asks for `watermark(assumingCommitted:)` of its batch before its transaction and

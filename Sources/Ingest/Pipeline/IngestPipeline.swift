@@ -12,7 +12,7 @@ import Storage
 /// blocks the reader, which stops reading its source: backpressure, never a drop.
 ///
 /// Each transaction also writes the resume cursor: the low watermark across partitions
-/// (`CommitWatermark`), so after a crash at any instant, resuming from the stored cursor replays
+/// (`CommitWatermark`) of each item's position (`SourceEvent.cursor`, else the event's `time_us`), so after a crash at any instant, resuming from the stored cursor replays
 /// only events that are either uncommitted or idempotent to re-apply.
 ///
 /// A message that cannot be decoded, or whose data the database refuses, is counted by kind,
@@ -22,8 +22,9 @@ public final class IngestPipeline: @unchecked Sendable {
     public let configuration: IngestPipelineConfiguration
     /// `ingest_cursor.source` written with each batch.
     public let cursorSource: String
-    /// Events at or below this `time_us` are skipped as already applied (a file resumed from its
-    /// cursor); nil applies everything (a live source rewinds on purpose; re-applying is idempotent).
+    /// Events at or below this cursor (`time_us`, or the source's own position) are skipped as
+    /// already applied (a file resumed from its cursor); nil applies everything (a live source
+    /// rewinds on purpose; re-applying is idempotent).
     public let skipThrough: Int64?
     /// How long a writer retries a batch through a database outage before the pipeline fails; nil
     /// retries until `stop()`.
@@ -140,15 +141,20 @@ public final class IngestPipeline: @unchecked Sendable {
         let partitions = UInt64(queues.count)
         var ordinal = 0
         while true {
-            let message: Data
+            let item: SourceEvent
             do {
                 guard let next = try source.next() else { return }
-                message = next
+                item = next
             } catch {
                 fail(error, "the event source failed")
                 return
             }
-            if message.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let message = item.json
+            if message.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                // A position alone (or a blank line): nothing to write, but the cursor may pass it.
+                if let cursor = item.cursor, watermark.register(time: cursor, alreadyDone: true) == nil { return }
+                continue
+            }
             ordinal += 1
             let receivedAt = DispatchTime.now().uptimeNanoseconds
             switch JetstreamEventDecoder.decode(message) {
@@ -158,8 +164,11 @@ public final class IngestPipeline: @unchecked Sendable {
                     $0.errors[error.kind.rawValue, default: 0] += 1
                 }
                 logger.error("event \(ordinal) skipped: \(error.description)")
+                // A skipped event with a position of its own must not hold the cursor back.
+                if let cursor = item.cursor, watermark.register(time: cursor, alreadyDone: true) == nil { return }
             case .success(let event):
-                if let skipThrough, event.timeMicroseconds <= skipThrough {
+                let position = item.cursor ?? event.timeMicroseconds
+                if let skipThrough, position <= skipThrough {
                     counters.update {
                         $0.received += 1
                         $0.skippedApplied += 1
@@ -167,7 +176,7 @@ public final class IngestPipeline: @unchecked Sendable {
                     continue
                 }
                 if let reason = IgnoredEvents.reason(event) {
-                    guard watermark.register(time: event.timeMicroseconds, alreadyDone: true) != nil else { return }
+                    guard watermark.register(time: position, alreadyDone: true) != nil else { return }
                     counters.update {
                         $0.received += 1
                         $0.ignored[reason, default: 0] += 1
@@ -175,7 +184,7 @@ public final class IngestPipeline: @unchecked Sendable {
                     }
                     continue
                 }
-                guard let sequence = watermark.register(time: event.timeMicroseconds) else { return }
+                guard let sequence = watermark.register(time: position) else { return }
                 counters.update {
                     $0.received += 1
                     $0.newestReceivedTime = max($0.newestReceivedTime, event.timeMicroseconds)

@@ -24,8 +24,13 @@ public struct IngestMetricsSnapshot {
     public var maxConcurrentUserCreations: Int
     /// The live source's connection and buffer state (nil for a file source): published as `jetstream`.
     public var sourceStatistics: JetstreamSourceStatistics? = nil
+    /// The relay source's connection, frame and buffer state (nil for other sources): published as `relay`.
+    public var relayStatistics: RelaySourceStatistics? = nil
     /// Nil when the user-creation workers do not run in this process.
     public var userCreation: UserCreationStatistics? = nil
+
+    /// Cursors above this are microseconds since the epoch (Jetstream `time_us`); relay `seq` numbers are far smaller.
+    static let smallestTimeMicroseconds: Int64 = 1_000_000_000_000_000
 
     /// Microseconds since the epoch, now.
     static func nowMicroseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -45,7 +50,8 @@ public struct IngestMetricsSnapshot {
         writer.field("eventsSkippedAlreadyApplied", counters.skippedApplied)
         writer.field("batches", counters.batches)
         writer.nullableField("cursor", committedCursor > 0 ? Int(committedCursor) : nil)
-        let lag = committedCursor > 0 ? Double(Self.nowMicroseconds() - committedCursor) / 1_000_000 : nil
+        // A relay cursor is a sequence number, not a time: no lag from it (the API's /health does the same).
+        let lag = committedCursor >= Self.smallestTimeMicroseconds ? Double(Self.nowMicroseconds() - committedCursor) / 1_000_000 : nil
         writer.nullableField("lagSeconds", lag, fractionDigits: 3)
         writer.key("queueDepths")
         writer.beginArray()
@@ -102,6 +108,10 @@ public struct IngestMetricsSnapshot {
             writer.key("jetstream")
             Self.write(sourceStatistics, to: &writer)
         }
+        if let relayStatistics {
+            writer.key("relay")
+            Self.write(relayStatistics, to: &writer)
+        }
         writer.endObject()
         return writer.text
     }
@@ -127,6 +137,42 @@ public struct IngestMetricsSnapshot {
         let lag = statistics.lastEventTimeMicroseconds.map { Double(nowMicroseconds() - $0) / 1_000_000 }
         writer.nullableField("lagSeconds", lag, fractionDigits: 3)
         writer.nullableField("lastConnectCursor", statistics.lastConnectCursor.map { Int($0) })
+        writer.endObject()
+    }
+
+    /// The relay source's counters; `secondsSinceLastMessage` tells a quiet or stuck connection.
+    static func write(_ statistics: RelaySourceStatistics, to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("connected", statistics.connected)
+        writer.field("connects", statistics.connects)
+        writer.field("reconnects", statistics.reconnects)
+        writer.field("connectFailures", statistics.connectFailures)
+        writer.field("stalls", statistics.stalls)
+        writer.field("messages", statistics.messages)
+        writer.field("bytes", statistics.bytes)
+        writer.field("oversizedMessages", statistics.oversizedMessages)
+        writer.field("invalidMessages", statistics.invalidMessages)
+        writer.key("frames")
+        writeCounts(statistics.frames, to: &writer)
+        writer.key("malformedFrames")
+        writeCounts(statistics.malformedFrames, to: &writer)
+        writer.key("errorFrames")
+        writeCounts(statistics.errorFrames, to: &writer)
+        writer.key("infoFrames")
+        writeCounts(statistics.infoFrames, to: &writer)
+        writer.field("tooBigCommits", statistics.tooBigCommits)
+        writer.field("syncFrames", statistics.syncFrames)
+        writer.field("skippedOperations", statistics.skippedOperations)
+        writer.field("outOfOrderFrames", statistics.outOfOrderFrames)
+        writer.field("replayedFrames", statistics.replayedFrames)
+        writer.field("events", statistics.events)
+        writer.nullableField("lastSeq", statistics.lastSeq.map { Int($0) })
+        writer.nullableField("lastConnectCursor", statistics.lastConnectCursor.map { Int($0) })
+        writer.nullableField("secondsSinceLastMessage", statistics.lastMessageReceivedAt.map { Date().timeIntervalSince($0) }, fractionDigits: 3)
+        writer.field("bufferDepth", statistics.bufferDepth)
+        writer.field("bufferBytes", statistics.bufferBytes)
+        writer.field("bufferMaximumDepth", statistics.bufferMaximumDepth)
+        writer.field("backpressured", statistics.backpressured)
         writer.endObject()
     }
 

@@ -128,6 +128,7 @@ public final class LiveConsumer: @unchecked Sendable {
                 batchSizeLimit: configuration.batchSize, conflicts: indexer.conflicts, poolCounters: pool.monitor.counters,
                 maxConcurrentUserCreations: configuration.maxConcurrentUserCreations,
                 sourceStatistics: (source as? JetstreamSource)?.statistics,
+                relayStatistics: (source as? RelaySource)?.statistics,
                 userCreation: userCreation?.statistics).json
         }
         publisher.update(snapshot: { ("leader", snapshot("leader")) }, tick: { try pipeline.persistCommittedCursor() })

@@ -18,9 +18,9 @@ public final class FileEventSource: EventSource, @unchecked Sendable {
     /// 1-based number of the last line returned.
     public var lineNumber: Int { reader.lineNumber }
 
-    public func next() throws -> Data? {
+    public func next() throws -> SourceEvent? {
         if lock.withLock({ stopped }) { return nil }
-        return try reader.nextLine()
+        return try reader.nextLine().map { SourceEvent(json: $0) }
     }
 
     public func stop() { lock.withLock { stopped = true } }

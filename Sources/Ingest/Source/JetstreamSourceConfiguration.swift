@@ -75,6 +75,15 @@ public struct JetstreamSourceConfiguration: Sendable {
     /// The largest single WebSocket frame the client reads; a larger one ends the connection.
     public var frameSizeLimit: Int { maximumMessageBytes * 4 }
 
+    /// What the WebSocket machinery needs: text messages, these timings and limits.
+    var webSocketSettings: WebSocketSettings {
+        WebSocketSettings(name: "jetstream", messageKind: .text, stallTimeoutSeconds: stallTimeoutSeconds,
+                          pingIntervalSeconds: pingIntervalSeconds, maximumMessageBytes: maximumMessageBytes,
+                          frameSizeLimit: frameSizeLimit, reconnectMinimumMilliseconds: reconnectMinimumMilliseconds,
+                          reconnectMaximumMilliseconds: reconnectMaximumMilliseconds,
+                          trustedCertificatesFile: trustedCertificatesFile, maximumMessageBytesVariable: "JETSTREAM_MAX_MESSAGE_BYTES")
+    }
+
     /// Reads the `JETSTREAM_*` variables (unset or empty → default); throws `ConfigurationError`
     /// naming the variable and the accepted range for an invalid value.
     public static func fromEnvironment(_ environment: [String: String]) throws -> JetstreamSourceConfiguration {

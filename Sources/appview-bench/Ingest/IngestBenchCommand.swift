@@ -129,7 +129,7 @@ final class BenchSource: EventSource, @unchecked Sendable {
         self.rate = rate
     }
 
-    func next() throws -> Data? {
+    func next() throws -> SourceEvent? {
         if let limit, served >= limit {
             file.stop()  // a live source holds a connection open: close it
             return nil

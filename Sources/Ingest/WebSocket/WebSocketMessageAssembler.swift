@@ -1,20 +1,20 @@
 import Foundation
 
-/// Turns WebSocket data frames into Jetstream messages: joins fragmented text messages, and
-/// drops — without holding them — messages over the size limit and binary messages (Jetstream
-/// sends JSON text unless compression is asked for, which this client never does). A value type
-/// with no I/O, so every case is tested without a network.
-struct JetstreamMessageAssembler {
+/// Turns WebSocket data frames into messages of the kind a source expects (Jetstream: text, JSON;
+/// the relay: binary, DAG-CBOR): joins fragmented messages, and drops — without holding them —
+/// messages over the size limit and messages of the other kind. A value type with no I/O, so every
+/// case is tested without a network.
+struct WebSocketMessageAssembler {
     /// What one frame completed.
     enum Outcome: Equatable {
         /// The frame continues a message.
         case incomplete
-        /// A whole text message.
+        /// A whole message of the expected kind.
         case message(Data)
-        /// A message over the limit ended: its size and its first bytes (to log its time_us).
+        /// A message over the limit ended: its size and its first bytes (to log its position).
         case oversized(size: Int, prefix: Data)
-        /// A binary message ended (not JSON text): its size.
-        case binary(size: Int)
+        /// A message of the other kind ended (binary for a text source, text for a binary one): its size.
+        case unexpectedKind(size: Int)
         /// A continuation without a start, or a new message inside one: the connection is broken.
         case protocolViolation
     }
@@ -26,14 +26,18 @@ struct JetstreamMessageAssembler {
     static let prefixLength = 256
 
     let maximumMessageBytes: Int
+    /// `.text` or `.binary`: the messages delivered; the other kind is only counted.
+    let expectedKind: FrameKind
     private var inMessage = false
-    private var isBinary = false
+    private var isUnexpected = false
     private var size = 0
     private var parts = Data()
     private var oversizedPrefix: Data?
 
-    init(maximumMessageBytes: Int) {
+    init(maximumMessageBytes: Int, expecting expectedKind: FrameKind = .text) {
+        precondition(expectedKind != .continuation)
         self.maximumMessageBytes = maximumMessageBytes
+        self.expectedKind = expectedKind
     }
 
     mutating func consume(kind: FrameKind, payload: Data, fin: Bool) -> Outcome {
@@ -41,7 +45,7 @@ struct JetstreamMessageAssembler {
         case .text, .binary:
             guard !inMessage else { return .protocolViolation }
             inMessage = true
-            isBinary = kind == .binary
+            isUnexpected = kind != expectedKind
             size = 0
             parts = Data()
             oversizedPrefix = nil
@@ -49,7 +53,7 @@ struct JetstreamMessageAssembler {
             guard inMessage else { return .protocolViolation }
         }
         size += payload.count
-        if isBinary {
+        if isUnexpected {
             // never stored
         } else if oversizedPrefix != nil {
             // already over the limit: only counting
@@ -66,7 +70,7 @@ struct JetstreamMessageAssembler {
         guard fin else { return .incomplete }
         inMessage = false
         defer { parts = Data(); oversizedPrefix = nil }
-        if isBinary { return .binary(size: size) }
+        if isUnexpected { return .unexpectedKind(size: size) }
         if let prefix = oversizedPrefix { return .oversized(size: size, prefix: prefix) }
         return .message(parts)
     }

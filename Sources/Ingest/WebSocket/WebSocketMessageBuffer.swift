@@ -1,14 +1,21 @@
 import DequeModule
 import Foundation
 
+/// A complete WebSocket message and the number of the connection it arrived on (connections of one
+/// source are numbered from 1), so a consumer can tell a replay after a reconnect from a repeat.
+struct WebSocketMessage: Sendable, Equatable {
+    var data: Data
+    var connection: Int
+}
+
 /// The bounded hand-off between the async task reading the socket and the pipeline's thread.
 /// The producer *awaits* (suspends, never blocks a cooperative thread) while the buffer holds
 /// `capacity` messages or `maximumBytes` bytes, so the socket is not read and TCP backpressure
 /// reaches the server; the consumer *blocks* its own thread until a message arrives or the buffer
 /// is closed. One producer at a time.
-final class JetstreamMessageBuffer: @unchecked Sendable {
+final class WebSocketMessageBuffer: @unchecked Sendable {
     private let condition = NSCondition()
-    private var messages = Deque<Data>()
+    private var messages = Deque<WebSocketMessage>()
     private var byteCount = 0
     private var spaceWaiter: CheckedContinuation<Void, Never>?
     private var closed = false
@@ -25,14 +32,18 @@ final class JetstreamMessageBuffer: @unchecked Sendable {
 
     /// Appends a message, suspending while the buffer is full. Returns false once closed (the
     /// message is dropped: the source is stopping and the committed cursor will bring it back).
-    func put(_ message: Data) async -> Bool {
+    func put(_ message: Data, connection: Int = 0) async -> Bool {
+        await put(WebSocketMessage(data: message, connection: connection))
+    }
+
+    func put(_ message: WebSocketMessage) async -> Bool {
         while true {
             switch append(message) {
             case .appended: return true
             case .closed: return false
             case .full:
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    waitForRoom(for: message.count, continuation)
+                    waitForRoom(for: message.data.count, continuation)
                 }
             }
         }
@@ -40,13 +51,13 @@ final class JetstreamMessageBuffer: @unchecked Sendable {
 
     private enum AppendResult { case appended, full, closed }
 
-    private func append(_ message: Data) -> AppendResult {
+    private func append(_ message: WebSocketMessage) -> AppendResult {
         condition.lock()
         defer { condition.unlock() }
         if closed { return .closed }
-        guard hasRoom(for: message.count) else { return .full }
+        guard hasRoom(for: message.data.count) else { return .full }
         messages.append(message)
-        byteCount += message.count
+        byteCount += message.data.count
         maximumDepthSeen = max(maximumDepthSeen, messages.count)
         condition.signal()
         return .appended
@@ -60,14 +71,17 @@ final class JetstreamMessageBuffer: @unchecked Sendable {
             continuation.resume()
             return
         }
-        precondition(spaceWaiter == nil, "JetstreamMessageBuffer has one producer")
+        precondition(spaceWaiter == nil, "WebSocketMessageBuffer has one producer")
         spaceWaiter = continuation
         condition.unlock()
     }
 
     /// The oldest message; blocks the calling thread while the buffer is empty. Nil once closed,
     /// even if messages remain (they are not committed, so a restart receives them again).
-    func take() -> Data? {
+    func take() -> Data? { takeMessage()?.data }
+
+    /// `take()` with the number of the connection the message arrived on.
+    func takeMessage() -> WebSocketMessage? {
         condition.lock()
         while messages.isEmpty && !closed { condition.wait() }
         if closed {
@@ -75,7 +89,7 @@ final class JetstreamMessageBuffer: @unchecked Sendable {
             return nil
         }
         let message = messages.removeFirst()
-        byteCount -= message.count
+        byteCount -= message.data.count
         var waiter: CheckedContinuation<Void, Never>?
         if spaceWaiter != nil, hasRoom(forAtLeast: 1) {
             waiter = spaceWaiter
