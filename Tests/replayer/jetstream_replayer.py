@@ -37,6 +37,8 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
+from replayer_process import PARENT, exit_with_parent, unblock_stop_signals
+
 TIME_US = re.compile(rb'"time_us":(\d+)')
 KIND = re.compile(rb'"kind":"(\w+)"')
 COLLECTION = re.compile(rb'"collection":"([^"]+)"')
@@ -207,6 +209,7 @@ class Replayer:
             stop = asyncio.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+            asyncio.get_running_loop().create_task(exit_with_parent(stop, PARENT))
             await stop.wait()
 
 
@@ -237,17 +240,6 @@ def oversized_message(time_us, size):
     return head + "x" * max(0, size - len(head) - len(tail)) + tail
 
 
-def die_with_parent():
-    """A test runner killed mid-test must not leave replayers behind (Linux prctl PR_SET_PDEATHSIG).
-    A child of a Swift test process inherits a signal mask that blocks SIGTERM: unblock it first."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", required=True, help="JSONL file of Jetstream events")
@@ -269,7 +261,7 @@ def main():
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--count-pings", action="store_true", help="count client pings in the status file")
     args = parser.parse_args()
-    die_with_parent()
+    unblock_stop_signals()
     try:
         asyncio.run(Replayer(args).run())
     except KeyboardInterrupt:

@@ -40,9 +40,8 @@ from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import relay_frames  # noqa: E402
+from replayer_process import PARENT, exit_with_parent, unblock_stop_signals  # noqa: E402
 
-# The process that started this one, read first thing: exit_with_parent watches it.
-PARENT = os.getppid()
 PATH = "/xrpc/com.atproto.sync.subscribeRepos"
 CONTROLS = {"dropAfter": "drop_after", "stallAfter": "stall_after", "errorAfter": "error_after", "infoAfter": "info_after",
             "repeatAfter": "repeat_after", "garbageAfter": "garbage_after", "textAfter": "text_after"}
@@ -192,22 +191,6 @@ def binary_frame(payload):
     else:
         header = struct.pack("!BBQ", 0x82, 127, length)
     return header + payload
-
-
-def unblock_stop_signals():
-    """A child of a Swift test process inherits a signal mask that blocks SIGTERM: unblock it."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-
-
-async def exit_with_parent(stop, parent):
-    """A test runner killed mid-test must not leave replayers behind. Not PR_SET_PDEATHSIG: it fires
-    when the *thread* that started this process ends, and a Swift test starts it from a pool thread
-    that may be retired while the test still runs. The parent process is watched instead."""
-    while not stop.is_set():
-        if os.getppid() != parent:
-            stop.set()
-            return
-        await asyncio.sleep(0.5)
 
 
 def main():
