@@ -94,43 +94,16 @@ public struct JetstreamSourceConfiguration: Sendable {
         if let raw = environment["JETSTREAM_WANTED_COLLECTIONS"], !raw.isEmpty {
             configuration.wantedCollections = try validatedCollections(raw)
         }
-        configuration.stallTimeoutSeconds = try integer(
-            environment, "JETSTREAM_STALL_TIMEOUT_S", default: configuration.stallTimeoutSeconds, in: 1...3600)
-        configuration.resumeRewindSeconds = try integer(
+        configuration.connectionKnobs = try WebSocketSourceKnobs.read(
+            prefix: "JETSTREAM", from: environment, defaults: configuration.connectionKnobs, minimumMessageBytes: 1024)
+        configuration.resumeRewindSeconds = try integerVariable(
             environment, "JETSTREAM_RESUME_REWIND_S", default: configuration.resumeRewindSeconds, in: 0...3600)
-        configuration.reconnectMinimumMilliseconds = try integer(
-            environment, "JETSTREAM_RECONNECT_MIN_MS", default: configuration.reconnectMinimumMilliseconds, in: 1...60_000)
-        configuration.reconnectMaximumMilliseconds = try integer(
-            environment, "JETSTREAM_RECONNECT_MAX_MS", default: configuration.reconnectMaximumMilliseconds,
-            in: configuration.reconnectMinimumMilliseconds...600_000)
-        configuration.pingIntervalSeconds = try integer(
-            environment, "JETSTREAM_PING_INTERVAL_S", default: configuration.pingIntervalSeconds, in: 1...3600)
-        configuration.bufferCapacity = try integer(
-            environment, "JETSTREAM_BUFFER_CAPACITY", default: configuration.bufferCapacity, in: 1...1_000_000)
-        configuration.maximumMessageBytes = try integer(
-            environment, "JETSTREAM_MAX_MESSAGE_BYTES", default: configuration.maximumMessageBytes, in: 1024...(64 << 20))
-        configuration.bufferMaximumBytes = try integer(
-            environment, "JETSTREAM_BUFFER_MAX_BYTES", default: configuration.bufferMaximumBytes,
-            in: configuration.maximumMessageBytes...(4 << 30))
-        if let file = environment["JETSTREAM_CA_FILE"], !file.isEmpty {
-            guard FileManager.default.isReadableFile(atPath: file) else {
-                throw ConfigurationError("JETSTREAM_CA_FILE=\(file) is invalid: expected a readable PEM file of trusted certificates")
-            }
-            configuration.trustedCertificatesFile = file
-        }
         return configuration
     }
 
     static func validatedURL(_ raw: String) throws -> String {
-        guard let components = URLComponents(string: raw),
-              let scheme = components.scheme?.lowercased(), scheme == "ws" || scheme == "wss",
-              let host = components.host, !host.isEmpty,
-              components.query == nil, components.fragment == nil
-        else {
-            throw ConfigurationError(
-                "JETSTREAM_URL=\(raw) is invalid: expected ws://HOST[:PORT]/PATH or wss://HOST[:PORT]/PATH without a query string")
-        }
-        return raw
+        try WebSocketSourceKnobs.validatedURL(
+            raw, variable: "JETSTREAM_URL", expected: "ws://HOST[:PORT]/PATH or wss://HOST[:PORT]/PATH without a query string")
     }
 
     static func validatedCollections(_ raw: String) throws -> [String] {
@@ -152,19 +125,5 @@ public struct JetstreamSourceConfiguration: Sendable {
                 "JETSTREAM_WANTED_COLLECTIONS=\(raw) is invalid: expected between 1 and \(maximumWantedCollections) collections")
         }
         return names
-    }
-}
-
-extension JetstreamSourceConfiguration {
-    /// An integer from the environment within `range`, or the default when unset or empty.
-    private static func integer(
-        _ environment: [String: String], _ name: String, default defaultValue: Int, in range: ClosedRange<Int>
-    ) throws -> Int {
-        guard let raw = environment[name], !raw.isEmpty else { return defaultValue }
-        guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-            throw ConfigurationError(
-                "\(name)=\(raw) is invalid: expected an integer between \(range.lowerBound) and \(range.upperBound)")
-        }
-        return value
     }
 }

@@ -96,51 +96,14 @@ public struct RelaySourceConfiguration: Sendable {
         if let url = environment["RELAY_URL"], !url.isEmpty {
             configuration.url = endpoint(try validatedURL(url))
         }
-        configuration.stallTimeoutSeconds = try integer(
-            environment, "RELAY_STALL_TIMEOUT_S", default: configuration.stallTimeoutSeconds, in: 1...3600)
-        configuration.reconnectMinimumMilliseconds = try integer(
-            environment, "RELAY_RECONNECT_MIN_MS", default: configuration.reconnectMinimumMilliseconds, in: 1...60_000)
-        configuration.reconnectMaximumMilliseconds = try integer(
-            environment, "RELAY_RECONNECT_MAX_MS", default: configuration.reconnectMaximumMilliseconds,
-            in: configuration.reconnectMinimumMilliseconds...600_000)
-        configuration.pingIntervalSeconds = try integer(
-            environment, "RELAY_PING_INTERVAL_S", default: configuration.pingIntervalSeconds, in: 1...3600)
-        configuration.bufferCapacity = try integer(
-            environment, "RELAY_BUFFER_CAPACITY", default: configuration.bufferCapacity, in: 1...1_000_000)
-        configuration.maximumMessageBytes = try integer(
-            environment, "RELAY_MAX_MESSAGE_BYTES", default: configuration.maximumMessageBytes, in: (64 << 10)...(64 << 20))
-        configuration.bufferMaximumBytes = try integer(
-            environment, "RELAY_BUFFER_MAX_BYTES", default: max(configuration.bufferMaximumBytes, configuration.maximumMessageBytes),
-            in: configuration.maximumMessageBytes...(4 << 30))
-        if let file = environment["RELAY_CA_FILE"], !file.isEmpty {
-            guard FileManager.default.isReadableFile(atPath: file) else {
-                throw ConfigurationError("RELAY_CA_FILE=\(file) is invalid: expected a readable PEM file of trusted certificates")
-            }
-            configuration.trustedCertificatesFile = file
-        }
+        configuration.connectionKnobs = try WebSocketSourceKnobs.read(
+            prefix: "RELAY", from: environment, defaults: configuration.connectionKnobs, minimumMessageBytes: 64 << 10)
         return configuration
     }
 
     static func validatedURL(_ raw: String) throws -> String {
-        guard let components = URLComponents(string: raw),
-              let scheme = components.scheme?.lowercased(), scheme == "ws" || scheme == "wss",
-              let host = components.host, !host.isEmpty,
-              components.query == nil, components.fragment == nil
-        else {
-            throw ConfigurationError(
-                "RELAY_URL=\(raw) is invalid: expected ws://HOST[:PORT] or wss://HOST[:PORT] (optionally ending in \(subscribePath)) without a query string")
-        }
-        return raw
-    }
-
-    private static func integer(
-        _ environment: [String: String], _ name: String, default defaultValue: Int, in range: ClosedRange<Int>
-    ) throws -> Int {
-        guard let raw = environment[name], !raw.isEmpty else { return defaultValue }
-        guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-            throw ConfigurationError(
-                "\(name)=\(raw) is invalid: expected an integer between \(range.lowerBound) and \(range.upperBound)")
-        }
-        return value
+        try WebSocketSourceKnobs.validatedURL(
+            raw, variable: "RELAY_URL",
+            expected: "ws://HOST[:PORT] or wss://HOST[:PORT] (optionally ending in \(subscribePath)) without a query string")
     }
 }
