@@ -61,25 +61,10 @@ public final class JetstreamSource: EventSource, @unchecked Sendable {
 
     /// Counters and buffer state now.
     public var statistics: JetstreamSourceStatistics {
-        let connection = socket.counters.snapshot
         var snapshot = JetstreamSourceStatistics()
-        snapshot.connects = connection.connects
-        snapshot.reconnects = connection.reconnects
-        snapshot.connectFailures = connection.connectFailures
-        snapshot.stalls = connection.stalls
-        snapshot.oversizedMessages = connection.oversizedMessages
-        snapshot.invalidMessages = connection.invalidMessages + newestEventTime.invalid
-        snapshot.messages = connection.messages
-        snapshot.bytes = connection.bytes
-        snapshot.connected = connection.connected
-        snapshot.lastMessageReceivedAt = connection.lastMessageReceivedAt
-        snapshot.lastConnectCursor = connection.lastConnectCursor
+        snapshot.record(connection: socket.counters.snapshot, buffer: buffer.state)
+        snapshot.invalidMessages += newestEventTime.invalid
         snapshot.lastEventTimeMicroseconds = newestEventTime.value
-        let state = buffer.state
-        snapshot.bufferDepth = state.depth
-        snapshot.bufferBytes = state.bytes
-        snapshot.bufferMaximumDepth = state.maximumDepth
-        snapshot.backpressured = state.producerWaiting
         return snapshot
     }
 }

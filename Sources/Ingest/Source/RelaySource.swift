@@ -91,24 +91,8 @@ public final class RelaySource: EventSource, @unchecked Sendable {
 
     /// Counters and buffer state now.
     public var statistics: RelaySourceStatistics {
-        let connection = socket.counters.snapshot
         var snapshot = counters.snapshot
-        snapshot.connects = connection.connects
-        snapshot.reconnects = connection.reconnects
-        snapshot.connectFailures = connection.connectFailures
-        snapshot.stalls = connection.stalls
-        snapshot.messages = connection.messages
-        snapshot.bytes = connection.bytes
-        snapshot.oversizedMessages = connection.oversizedMessages
-        snapshot.invalidMessages = connection.invalidMessages
-        snapshot.connected = connection.connected
-        snapshot.lastConnectCursor = connection.lastConnectCursor
-        snapshot.lastMessageReceivedAt = connection.lastMessageReceivedAt
-        let state = buffer.state
-        snapshot.bufferDepth = state.depth
-        snapshot.bufferBytes = state.bytes
-        snapshot.bufferMaximumDepth = state.maximumDepth
-        snapshot.backpressured = state.producerWaiting
+        snapshot.record(connection: socket.counters.snapshot, buffer: buffer.state)
         return snapshot
     }
 
